@@ -1,0 +1,83 @@
+//! The commands behind `tidings serve | migrate | user create`.
+
+use std::io::Read;
+
+use crate::app::Application;
+use crate::config::{Cli, Command, Config, UserCommand};
+use crate::db::Db;
+use crate::service::{Services, accounts};
+
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TIDINGS_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_settings(&cli.settings)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            connect(&config).await?;
+            println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::User(UserCommand::Create { name, admin }) => {
+            let db = connect(&config).await?;
+            let svc = Services::new(db, config);
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let account = accounts::register(
+                &svc,
+                accounts::Registration {
+                    username: name,
+                    password,
+                    is_admin: admin,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            println!(
+                "created {}@{}{}",
+                account.username,
+                svc.config.domain,
+                if admin { " (admin)" } else { "" }
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<Db> {
+    let url = config.database_url.clone();
+    let size = config.db_pool_size;
+    tokio::task::spawn_blocking(move || Db::connect(&url, size)).await?
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let base = config.base_url();
+    let db_url = redact(&config.database_url);
+    let app = Application::build(config).await?;
+    let addr = app.local_addr();
+    tracing::info!(%addr, database = %db_url, elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+    println!("Tidings is running at {base}/ (listening on http://{addr}/)");
+    app.run().await
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,204 @@
+//! Settings from flags and environment, validated once at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tidings",
+    version,
+    about = "A federated community news and microblog server"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage local accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local account; the password is read from standard input.
+    Create {
+        name: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Public host name (and port, if not the default) people and peers reach us at.
+    /// Defaults to localhost with the listen port.
+    #[arg(long, env = "TIDINGS_DOMAIN", global = true)]
+    pub domain: Option<String>,
+    /// Public URL scheme: https, or http for local trials. Defaults to http for
+    /// localhost and https otherwise.
+    #[arg(long, env = "TIDINGS_SCHEME", global = true)]
+    pub scheme: Option<String>,
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "TIDINGS_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: String,
+    /// Folder for the SQLite database and other data.
+    #[arg(long, env = "TIDINGS_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+    /// Defaults to sqlite://DATA_DIR/tidings.db.
+    #[arg(long, env = "TIDINGS_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "TIDINGS_DB_POOL_SIZE", global = true)]
+    pub db_pool_size: Option<u32>,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub domain: String,
+    pub scheme: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub db_pool_size: u32,
+}
+
+impl Config {
+    pub fn from_settings(s: &Settings) -> anyhow::Result<Config> {
+        let listen: SocketAddr = s
+            .listen
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid --listen address {:?}: {e}", s.listen))?;
+        let domain = match &s.domain {
+            Some(d) => d.trim().to_ascii_lowercase(),
+            None => format!("localhost:{}", listen.port()),
+        };
+        validate_domain(&domain)?;
+        let scheme = match s.scheme.as_deref() {
+            Some("http") => "http".to_owned(),
+            Some("https") => "https".to_owned(),
+            Some(other) => anyhow::bail!("invalid --scheme {other:?}: use https or http"),
+            None if is_local_host(&domain) => "http".to_owned(),
+            None => "https".to_owned(),
+        };
+        let database_url = match &s.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", s.data_dir.join("tidings.db").display()),
+        };
+        crate::db::Backend::from_url(&database_url).map_err(anyhow::Error::msg)?;
+        let db_pool_size = s.db_pool_size.unwrap_or(8).max(1);
+        Ok(Config {
+            domain,
+            scheme,
+            listen,
+            data_dir: s.data_dir.clone(),
+            database_url,
+            db_pool_size,
+        })
+    }
+
+    /// `scheme://domain`, with no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme, self.domain)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.scheme == "https"
+    }
+}
+
+fn is_local_host(domain: &str) -> bool {
+    let host = domain.split(':').next().unwrap_or(domain);
+    host == "localhost" || host.ends_with(".localhost") || host.starts_with("127.")
+}
+
+fn validate_domain(domain: &str) -> anyhow::Result<()> {
+    let url = url::Url::parse(&format!("https://{domain}/"))
+        .map_err(|e| anyhow::anyhow!("invalid --domain {domain:?}: {e}"))?;
+    let round_trip = match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    if round_trip != domain {
+        anyhow::bail!("invalid --domain {domain:?}: give a host name and optional port only");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            domain: None,
+            scheme: None,
+            listen: "127.0.0.1:9000".into(),
+            data_dir: "d".into(),
+            database_url: None,
+            db_pool_size: None,
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_listen_port() {
+        let c = Config::from_settings(&settings()).unwrap();
+        assert_eq!(c.base_url(), "http://localhost:9000");
+        assert_eq!(c.database_url, "sqlite://d/tidings.db");
+    }
+
+    #[test]
+    fn public_domains_default_to_https() {
+        let mut s = settings();
+        s.domain = Some("News.Example.org".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!(c.base_url(), "https://news.example.org");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn bad_values_fail_with_the_cause() {
+        let mut s = settings();
+        s.domain = Some("news.example.org/path".into());
+        assert!(
+            Config::from_settings(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("--domain")
+        );
+        let mut s = settings();
+        s.database_url = Some("mysql://x".into());
+        assert!(
+            Config::from_settings(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("unsupported database URL")
+        );
+        let mut s = settings();
+        s.listen = "nowhere".into();
+        assert!(
+            Config::from_settings(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("--listen")
+        );
+    }
+}

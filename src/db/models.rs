@@ -1,0 +1,142 @@
+//! Database rows. These never leave the service layer as wire types.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{accounts, post_tags, posts, sessions, tags};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub username_lower: String,
+    pub domain: Option<String>,
+    pub display_name: String,
+    pub bio: String,
+    pub ap_id: String,
+    pub url: Option<String>,
+    pub inbox_url: Option<String>,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub public_key_pem: String,
+    pub private_key_pem: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub is_moderator: bool,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub last_fetched_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Account {
+    pub fn is_local(&self) -> bool {
+        self.domain.is_none()
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct NewAccount<'a> {
+    pub id: i64,
+    pub username: &'a str,
+    pub username_lower: &'a str,
+    pub domain: Option<&'a str>,
+    pub display_name: &'a str,
+    pub bio: &'a str,
+    pub ap_id: &'a str,
+    pub url: Option<&'a str>,
+    pub inbox_url: Option<&'a str>,
+    pub shared_inbox_url: Option<&'a str>,
+    pub followers_url: Option<&'a str>,
+    pub public_key_pem: &'a str,
+    pub private_key_pem: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub is_admin: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The columns of an account a story card needs.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct AccountBrief {
+    pub id: i64,
+    pub username: String,
+    pub domain: Option<String>,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = posts)]
+pub struct Post {
+    pub id: i64,
+    pub account_id: i64,
+    pub ap_id: String,
+    pub url: Option<String>,
+    pub local: bool,
+    pub headline: Option<String>,
+    pub body: String,
+    pub content_html: String,
+    pub in_reply_to_id: Option<i64>,
+    pub thread_root_id: Option<i64>,
+    pub visibility: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub edited_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = posts)]
+pub struct NewPost<'a> {
+    pub id: i64,
+    pub account_id: i64,
+    pub ap_id: &'a str,
+    pub url: Option<&'a str>,
+    pub local: bool,
+    pub headline: Option<&'a str>,
+    pub body: &'a str,
+    pub content_html: &'a str,
+    pub in_reply_to_id: Option<i64>,
+    pub thread_root_id: Option<i64>,
+    pub visibility: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tags)]
+pub struct Tag {
+    pub id: i64,
+    pub name: String,
+    pub name_lower: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tags)]
+pub struct NewTag<'a> {
+    pub id: i64,
+    pub name: &'a str,
+    pub name_lower: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = post_tags)]
+pub struct PostTag {
+    pub tag_id: i64,
+    pub post_id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub token_hash: String,
+    pub account_id: i64,
+    pub created_at: chrono::NaiveDateTime,
+    pub expires_at: chrono::NaiveDateTime,
+}

@@ -1,0 +1,6 @@
+//! Pure types and rules: no I/O, nothing from the rest of the crate.
+
+pub mod story;
+pub mod text;
+pub mod time;
+pub mod username;

@@ -1,0 +1,232 @@
+//! Plain text → safe HTML. Text is always escaped; the only markup we add is paragraphs,
+//! line breaks, links for URLs (found by `linkify`) and links for #hashtags.
+
+use linkify::{LinkFinder, LinkKind};
+
+pub const MAX_TAG_LEN: usize = 100;
+
+/// Escapes text for use in HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// A hashtag as typed (without `#`), and where it sits in the text (byte range incl. `#`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TagMatch {
+    start: usize,
+    end: usize,
+    name: String,
+}
+
+/// Finds `#tags` in text that holds no links: a `#` at the start or after a character
+/// that cannot be part of a word, followed by letters, digits or `_`, at least one of
+/// them not a digit (so `#1` is not a tag).
+fn find_tags(s: &str) -> Vec<TagMatch> {
+    let mut out = Vec::new();
+    let mut prev: Option<char> = None;
+    let mut iter = s.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let preceded_ok = prev.is_none_or(|p| !(is_tag_char(p) || p == '&' || p == '#'));
+        if c == '#' && preceded_ok {
+            let start_name = i + 1;
+            let mut end = start_name;
+            while let Some(&(j, d)) = iter.peek() {
+                if is_tag_char(d) {
+                    end = j + d.len_utf8();
+                    iter.next();
+                } else {
+                    break;
+                }
+            }
+            let name = &s[start_name..end];
+            if !name.is_empty()
+                && name.chars().count() <= MAX_TAG_LEN
+                && name.chars().any(|c| !c.is_ascii_digit())
+            {
+                out.push(TagMatch {
+                    start: i,
+                    end,
+                    name: name.to_owned(),
+                });
+            }
+            prev = s[..end].chars().next_back();
+            continue;
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+/// The text split into plain runs and URLs.
+fn segments(s: &str) -> impl Iterator<Item = (bool, &str)> {
+    let mut finder = LinkFinder::new();
+    finder.kinds(&[LinkKind::Url]);
+    finder
+        .spans(s)
+        .map(|span| (span.kind().is_some(), span.as_str()))
+}
+
+/// The hashtags in a text as the author typed them, first spelling of each wins,
+/// in order of appearance, without duplicates (compared case-insensitively).
+pub fn extract_hashtags(text: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (is_link, seg) in segments(text) {
+        if is_link {
+            continue;
+        }
+        for m in find_tags(seg) {
+            let lower = normalize_tag(&m.name);
+            if !seen.contains(&lower) {
+                seen.push(lower);
+                out.push(m.name);
+            }
+        }
+    }
+    out
+}
+
+/// The form hashtags are matched by: `#WorldNEWS` and `#worldnews` are one tag.
+pub fn normalize_tag(name: &str) -> String {
+    name.trim_start_matches('#').to_lowercase()
+}
+
+/// Whether a string is a valid tag name (as in a `/tags/NAME` URL).
+pub fn is_valid_tag(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_TAG_LEN
+        && name.chars().all(is_tag_char)
+        && name.chars().any(|c| !c.is_ascii_digit())
+}
+
+fn render_inline(text: &str, base_url: &str, out: &mut String) {
+    for (is_link, seg) in segments(text) {
+        if is_link {
+            let href = escape(seg);
+            out.push_str("<a href=\"");
+            out.push_str(&href);
+            out.push_str("\" rel=\"nofollow noopener noreferrer ugc\" target=\"_blank\">");
+            out.push_str(&href);
+            out.push_str("</a>");
+            continue;
+        }
+        let mut last = 0;
+        for m in find_tags(seg) {
+            out.push_str(&escape(&seg[last..m.start]));
+            let lower = normalize_tag(&m.name);
+            out.push_str("<a href=\"");
+            out.push_str(base_url);
+            out.push_str("/tags/");
+            out.push_str(&escape(&lower));
+            out.push_str("\" class=\"mention hashtag\" rel=\"tag\">#<span>");
+            out.push_str(&escape(&m.name));
+            out.push_str("</span></a>");
+            last = m.end;
+        }
+        out.push_str(&escape(&seg[last..]));
+    }
+}
+
+/// Renders a story body or reply as HTML: paragraphs at blank lines, `<br>` at line ends.
+/// Links point at absolute URLs under `base_url` so the same HTML can federate.
+pub fn render(text: &str, base_url: &str) -> String {
+    let normalized = text.replace("\r\n", "\n");
+    let mut out = String::with_capacity(normalized.len() * 2);
+    for para in normalized.split("\n\n") {
+        let para = para.trim_matches('\n');
+        if para.trim().is_empty() {
+            continue;
+        }
+        out.push_str("<p>");
+        let mut html = String::new();
+        render_inline(para, base_url, &mut html);
+        out.push_str(&html.replace('\n', "<br>"));
+        out.push_str("</p>");
+    }
+    out
+}
+
+/// Renders a one-line text (a headline) with hashtag links, no paragraphs.
+pub fn render_line(text: &str, base_url: &str) -> String {
+    let mut out = String::new();
+    render_inline(text, base_url, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://news.example";
+
+    #[test]
+    fn escapes_html() {
+        let html = render("<script>alert('x')</script> & \"q\"", BASE);
+        assert_eq!(
+            html,
+            "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;</p>"
+        );
+    }
+
+    #[test]
+    fn hashtags_become_links_keeping_case() {
+        let html = render("Big day in #WorldNEWS today", BASE);
+        assert!(html.contains(
+            "<a href=\"https://news.example/tags/worldnews\" class=\"mention hashtag\" rel=\"tag\">#<span>WorldNEWS</span></a>"
+        ), "{html}");
+    }
+
+    #[test]
+    fn extracts_unique_tags_in_order() {
+        let tags = extract_hashtags("#Rust and #rust and #Écologie, #1 is not, a#b is not, (#Ok)");
+        assert_eq!(tags, ["Rust", "Écologie", "Ok"]);
+    }
+
+    #[test]
+    fn urls_become_links_and_fragments_are_not_tags() {
+        let text = "see https://example.com/page#section now";
+        let html = render(text, BASE);
+        assert!(
+            html.contains("<a href=\"https://example.com/page#section\""),
+            "{html}"
+        );
+        assert!(!html.contains("/tags/section"), "{html}");
+        assert!(extract_hashtags(text).is_empty());
+    }
+
+    #[test]
+    fn url_with_quotes_is_escaped() {
+        let html = render("https://example.com/?a=\"><script>", BASE);
+        assert!(!html.contains("<script>"), "{html}");
+    }
+
+    #[test]
+    fn paragraphs_and_breaks() {
+        let html = render("one\ntwo\n\nthree", BASE);
+        assert_eq!(html, "<p>one<br>two</p><p>three</p>");
+    }
+
+    #[test]
+    fn tag_names_are_validated() {
+        assert!(is_valid_tag("worldnews"));
+        assert!(is_valid_tag("écologie"));
+        assert!(!is_valid_tag("123"));
+        assert!(!is_valid_tag("a-b"));
+        assert!(!is_valid_tag(""));
+    }
+}

@@ -1,0 +1,13 @@
+//! Tidings: a federated community news and microblog server.
+//!
+//! Layout (see docs/architecture.md): `domain` holds pure rules, `db` the database,
+//! `service` the use-cases, `web` the HTML pages; `app` wires them together.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod web;

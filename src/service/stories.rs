@@ -1,0 +1,290 @@
+//! Stories: publish, edit, delete, read one, and the lists (front page, tag, profile).
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::views::{StoryView, assemble};
+use super::{PAGE_SIZE, Page, Services};
+use crate::db::models::{Account, AccountBrief, NewPost, NewTag, Post, PostTag, Tag};
+use crate::db::schema::{accounts, post_tags, posts, tags};
+use crate::db::{DbConn, ids, is_unique_violation, write_tx};
+use crate::domain::story::StoryDraft;
+use crate::domain::text::{extract_hashtags, normalize_tag, render};
+use crate::error::AppError;
+
+/// Publishes a story by a local account; returns its id.
+pub async fn create(
+    svc: &Services,
+    author: &Account,
+    headline: &str,
+    body: &str,
+) -> Result<i64, AppError> {
+    let draft = StoryDraft::parse(headline, body).map_err(AppError::validation)?;
+    let id = ids::new_id();
+    let ap_id = svc.story_ap_id(id);
+    let html = render(&draft.body, svc.base_url());
+    let author_id = author.id;
+    svc.db
+        .run(move |conn| {
+            let tags = ensure_tags(conn, &draft)?;
+            write_tx(conn, |conn| {
+                let now = Utc::now().naive_utc();
+                diesel::insert_into(posts::table)
+                    .values(&NewPost {
+                        id,
+                        account_id: author_id,
+                        ap_id: &ap_id,
+                        url: Some(&ap_id),
+                        local: true,
+                        headline: Some(&draft.headline),
+                        body: &draft.body,
+                        content_html: &html,
+                        in_reply_to_id: None,
+                        thread_root_id: None,
+                        visibility: "public",
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .execute(conn)?;
+                link_tags(conn, id, tags)?;
+                Ok(id)
+            })
+        })
+        .await
+}
+
+/// Edits a story; only its author may.
+pub async fn update(
+    svc: &Services,
+    editor: &Account,
+    id: i64,
+    headline: &str,
+    body: &str,
+) -> Result<(), AppError> {
+    let draft = StoryDraft::parse(headline, body).map_err(AppError::validation)?;
+    let html = render(&draft.body, svc.base_url());
+    let editor_id = editor.id;
+    svc.db
+        .run(move |conn| {
+            let tags = ensure_tags(conn, &draft)?;
+            write_tx(conn, |conn| {
+                let post = live_story(conn, id)?;
+                if post.account_id != editor_id {
+                    return Err(AppError::forbidden());
+                }
+                let now = Utc::now().naive_utc();
+                diesel::update(posts::table.find(id))
+                    .set((
+                        posts::headline.eq(Some(&draft.headline)),
+                        posts::body.eq(&draft.body),
+                        posts::content_html.eq(&html),
+                        posts::updated_at.eq(now),
+                        posts::edited_at.eq(Some(now)),
+                    ))
+                    .execute(conn)?;
+                diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id))).execute(conn)?;
+                link_tags(conn, id, tags)?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// Deletes a story (kept as a tombstone so links answer 410 and threads stay whole);
+/// its author or a moderator may.
+pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppError> {
+    let (actor_id, is_mod) = (actor.id, actor.is_admin || actor.is_moderator);
+    svc.db
+        .write(move |conn| {
+            let post = live_story(conn, id)?;
+            if post.account_id != actor_id && !is_mod {
+                return Err(AppError::forbidden());
+            }
+            let now = Utc::now().naive_utc();
+            diesel::update(posts::table.find(id))
+                .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+}
+
+fn live_story(conn: &mut DbConn, id: i64) -> Result<Post, AppError> {
+    let post = posts::table
+        .find(id)
+        .filter(posts::in_reply_to_id.is_null())
+        .first::<Post>(conn)
+        .optional()?
+        .ok_or_else(AppError::not_found)?;
+    if post.deleted_at.is_some() {
+        return Err(AppError::gone());
+    }
+    Ok(post)
+}
+
+/// The hashtags of a draft as (tag id, spelling), creating tags on first use. Runs
+/// outside the story's transaction, so a tag two people introduce at the same moment
+/// is simply looked up again by the one who loses the race.
+fn ensure_tags(conn: &mut DbConn, draft: &StoryDraft) -> Result<Vec<(i64, String)>, AppError> {
+    let text = format!("{}\n{}", draft.headline, draft.body);
+    extract_hashtags(&text)
+        .into_iter()
+        .map(|name| Ok((tag_id_for(conn, &name)?, name)))
+        .collect()
+}
+
+fn link_tags(conn: &mut DbConn, post_id: i64, tags: Vec<(i64, String)>) -> Result<(), AppError> {
+    // One insert per tag: MultiConnection has no batch insert (stories carry few tags).
+    for (tag_id, name) in tags {
+        diesel::insert_into(post_tags::table)
+            .values(&PostTag {
+                tag_id,
+                post_id,
+                name,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn find_tag_id(conn: &mut DbConn, key: &str) -> Result<Option<i64>, AppError> {
+    Ok(tags::table
+        .filter(tags::name_lower.eq(key))
+        .select(tags::id)
+        .first::<i64>(conn)
+        .optional()?)
+}
+
+fn tag_id_for(conn: &mut DbConn, name: &str) -> Result<i64, AppError> {
+    let key = normalize_tag(name);
+    if let Some(id) = find_tag_id(conn, &key)? {
+        return Ok(id);
+    }
+    let id = ids::new_id();
+    let inserted = diesel::insert_into(tags::table)
+        .values(&NewTag {
+            id,
+            name,
+            name_lower: &key,
+            created_at: Utc::now().naive_utc(),
+        })
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(id),
+        Err(e) if is_unique_violation(&e) => {
+            find_tag_id(conn, &key)?.ok_or_else(|| AppError::internal(e))
+        }
+        Err(e) => Err(AppError::internal(e)),
+    }
+}
+
+/// One story with its author and tags; deleted stories come back with `deleted` set.
+pub async fn get(svc: &Services, id: i64) -> Result<StoryView, AppError> {
+    svc.db
+        .run(move |conn| {
+            let row = posts::table
+                .inner_join(accounts::table)
+                .filter(posts::id.eq(id))
+                .filter(posts::in_reply_to_id.is_null())
+                .select((Post::as_select(), AccountBrief::as_select()))
+                .first::<(Post, AccountBrief)>(conn)
+                .optional()?
+                .ok_or_else(AppError::not_found)?;
+            Ok(assemble(conn, vec![row])?.remove(0))
+        })
+        .await
+}
+
+fn page_of(mut items: Vec<StoryView>, limit: i64) -> Page<StoryView> {
+    let next_before = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|s| s.id)
+    } else {
+        None
+    };
+    Page { items, next_before }
+}
+
+/// Newest stories first; `before` is the id the previous page ended at.
+pub async fn front_page(svc: &Services, before: Option<i64>) -> Result<Page<StoryView>, AppError> {
+    svc.db
+        .run(move |conn| {
+            let rows = posts::table
+                .inner_join(accounts::table)
+                .filter(posts::in_reply_to_id.is_null())
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::id.lt(before.unwrap_or(i64::MAX)))
+                .order(posts::id.desc())
+                .limit(PAGE_SIZE + 1)
+                .select((Post::as_select(), AccountBrief::as_select()))
+                .load::<(Post, AccountBrief)>(conn)?;
+            Ok(page_of(assemble(conn, rows)?, PAGE_SIZE))
+        })
+        .await
+}
+
+/// Stories carrying a tag (matched case-insensitively), newest first.
+pub async fn by_tag(
+    svc: &Services,
+    tag: &str,
+    before: Option<i64>,
+) -> Result<(Tag, Page<StoryView>), AppError> {
+    let key = normalize_tag(tag);
+    svc.db
+        .run(move |conn| {
+            let tag = tags::table
+                .filter(tags::name_lower.eq(&key))
+                .first::<Tag>(conn)
+                .optional()?
+                .ok_or_else(AppError::not_found)?;
+            let rows = post_tags::table
+                .inner_join(posts::table.inner_join(accounts::table))
+                .filter(post_tags::tag_id.eq(tag.id))
+                .filter(post_tags::post_id.lt(before.unwrap_or(i64::MAX)))
+                .filter(posts::in_reply_to_id.is_null())
+                .filter(posts::deleted_at.is_null())
+                .order(post_tags::post_id.desc())
+                .limit(PAGE_SIZE + 1)
+                .select((Post::as_select(), AccountBrief::as_select()))
+                .load::<(Post, AccountBrief)>(conn)?;
+            Ok((tag, page_of(assemble(conn, rows)?, PAGE_SIZE)))
+        })
+        .await
+}
+
+/// An account's stories, newest first.
+pub async fn by_account(
+    svc: &Services,
+    account_id: i64,
+    before: Option<i64>,
+) -> Result<Page<StoryView>, AppError> {
+    svc.db
+        .run(move |conn| {
+            let rows = posts::table
+                .inner_join(accounts::table)
+                .filter(posts::account_id.eq(account_id))
+                .filter(posts::in_reply_to_id.is_null())
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::id.lt(before.unwrap_or(i64::MAX)))
+                .order(posts::id.desc())
+                .limit(PAGE_SIZE + 1)
+                .select((Post::as_select(), AccountBrief::as_select()))
+                .load::<(Post, AccountBrief)>(conn)?;
+            Ok(page_of(assemble(conn, rows)?, PAGE_SIZE))
+        })
+        .await
+}
+
+/// Number of local stories that are not deleted.
+pub async fn count_local(svc: &Services) -> Result<i64, AppError> {
+    svc.db
+        .run(|conn| {
+            Ok(posts::table
+                .filter(posts::local.eq(true))
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::in_reply_to_id.is_null())
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+}

@@ -1,0 +1,151 @@
+//! What the service layer hands to pages and the API: assembled from rows, never rows.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::models::{AccountBrief, Post, PostTag};
+use crate::db::schema::post_tags;
+use crate::error::AppError;
+
+#[derive(Debug, Clone)]
+pub struct AuthorView {
+    pub id: i64,
+    pub username: String,
+    pub domain: Option<String>,
+    pub display_name: String,
+}
+
+impl AuthorView {
+    /// `@name` for local accounts, `@name@domain` for remote ones.
+    pub fn handle(&self) -> String {
+        match &self.domain {
+            Some(d) => format!("@{}@{}", self.username, d),
+            None => format!("@{}", self.username),
+        }
+    }
+
+    /// The name to show: the display name, or the username when none is set.
+    pub fn shown_name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.username
+        } else {
+            &self.display_name
+        }
+    }
+
+    /// Path of the profile page on this instance.
+    pub fn profile_path(&self) -> String {
+        format!("/{}", self.handle())
+    }
+}
+
+impl From<AccountBrief> for AuthorView {
+    fn from(a: AccountBrief) -> AuthorView {
+        AuthorView {
+            id: a.id,
+            username: a.username,
+            domain: a.domain,
+            display_name: a.display_name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRef {
+    /// As the author typed it.
+    pub name: String,
+    /// The form used in URLs and matching.
+    pub key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoryView {
+    pub id: i64,
+    pub ap_id: String,
+    pub headline: String,
+    /// The source text as typed (local stories).
+    pub body: String,
+    /// Safe HTML of the body.
+    pub content_html: String,
+    pub author: AuthorView,
+    pub tags: Vec<TagRef>,
+    pub created_at: NaiveDateTime,
+    pub edited_at: Option<NaiveDateTime>,
+    pub deleted: bool,
+}
+
+impl StoryView {
+    pub fn path(&self) -> String {
+        format!("/stories/{}", self.id)
+    }
+
+    /// The first characters of the body as plain text, for lists.
+    pub fn excerpt(&self) -> String {
+        const MAX: usize = 280;
+        let text: String = self.body.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.chars().count() <= MAX {
+            text
+        } else {
+            let cut: String = text.chars().take(MAX).collect();
+            format!("{}…", cut.trim_end())
+        }
+    }
+}
+
+/// Builds views for rows already loaded with their authors, fetching all their tags in
+/// one query (no query per story).
+pub fn assemble(
+    conn: &mut DbConn,
+    rows: Vec<(Post, AccountBrief)>,
+) -> Result<Vec<StoryView>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
+    let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
+    if !ids.is_empty() {
+        let tag_rows: Vec<PostTag> = post_tags::table
+            .filter(post_tags::post_id.eq_any(&ids))
+            .select(PostTag::as_select())
+            .load(conn)?;
+        for t in tag_rows {
+            tags.entry(t.post_id).or_default().push(TagRef {
+                key: crate::domain::text::normalize_tag(&t.name),
+                name: t.name,
+            });
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(p, a)| {
+            let mut story_tags = tags.remove(&p.id).unwrap_or_default();
+            story_tags.sort_by(|x, y| x.key.cmp(&y.key));
+            StoryView {
+                id: p.id,
+                ap_id: p.ap_id,
+                headline: p.headline.unwrap_or_default(),
+                body: p.body,
+                content_html: p.content_html,
+                author: a.into(),
+                tags: story_tags,
+                created_at: p.created_at,
+                edited_at: p.edited_at,
+                deleted: p.deleted_at.is_some(),
+            }
+        })
+        .collect())
+}
+
+impl StoryView {
+    pub fn created_rfc3339(&self) -> String {
+        crate::domain::time::rfc3339(&self.created_at)
+    }
+
+    pub fn created_ago(&self) -> String {
+        crate::domain::time::ago_now(&self.created_at)
+    }
+
+    pub fn edited_rfc3339(&self) -> Option<String> {
+        self.edited_at.as_ref().map(crate::domain::time::rfc3339)
+    }
+}

@@ -1,0 +1,124 @@
+//! Profile pages and the settings where people edit their own.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::auth::safe_return_to;
+use super::context::{Ctx, THEME_COOKIE, Theme};
+use super::pages::{FormErrors, ProfilePage, SettingsPage, render, render_status};
+use super::stories::{PageQuery, next_href};
+use crate::domain::text::render as render_text;
+use crate::error::AppError;
+use crate::service::views::AuthorView;
+use crate::service::{Services, accounts, stories};
+
+/// `/@name`: the bio and "More posts by @name".
+pub async fn profile(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(handle): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let Some(name) = handle.strip_prefix('@') else {
+        return Err(AppError::not_found());
+    };
+    let account = accounts::find_local(&svc, name)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let page = stories::by_account(&svc, account.id, q.before).await?;
+    let bio_html = render_text(&account.bio, svc.base_url());
+    let author = AuthorView {
+        id: account.id,
+        username: account.username,
+        domain: account.domain,
+        display_name: account.display_name,
+    };
+    render(&ProfilePage {
+        ctx: &ctx,
+        next_href: next_href(&author.profile_path(), page.next_before),
+        author,
+        bio_html,
+        stories: page.items,
+        empty_text: "No stories yet.",
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn settings_form(ctx: Ctx, Query(q): Query<SavedQuery>) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    render(&SettingsPage {
+        ctx: &ctx,
+        display_name: user.display_name.clone(),
+        bio: user.bio.clone(),
+        errors: FormErrors::none(),
+        saved: q.saved.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    bio: String,
+}
+
+pub async fn save_settings(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let user = ctx.require_user()?;
+    match accounts::update_profile(&svc, user.id, &form.display_name, &form.bio).await {
+        Ok(()) => Ok(Redirect::to("/settings?saved=1").into_response()),
+        Err(e) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SettingsPage {
+                ctx: &ctx,
+                display_name: form.display_name,
+                bio: form.bio,
+                errors: FormErrors::from_error(e)?,
+                saved: false,
+            },
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ThemeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    theme: String,
+    return_to: Option<String>,
+}
+
+/// "Use dark theme": remembered in a cookie for a year; "system" forgets the choice.
+pub async fn set_theme(
+    ctx: Ctx,
+    jar: CookieJar,
+    Form(form): Form<ThemeForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let theme = Theme::parse(&form.theme).ok_or_else(|| AppError::bad_request("Unknown theme."))?;
+    let jar = match theme.attr() {
+        Some(value) => jar.add(ctx.cookie(THEME_COOKIE, value.to_owned(), 365)),
+        None => jar.add(ctx.cookie(THEME_COOKIE, String::new(), 0)),
+    };
+    Ok((
+        jar,
+        Redirect::to(&safe_return_to(form.return_to.as_deref())),
+    )
+        .into_response())
+}

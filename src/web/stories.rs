@@ -1,0 +1,187 @@
+//! Front page, story pages, submit / edit / delete, tag pages.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::auth::CsrfOnly;
+use super::context::Ctx;
+use super::pages::{
+    FormErrors, IndexPage, StoryFormPage, StoryPage, TagPage, render, render_status,
+};
+use crate::domain::text::is_valid_tag;
+use crate::error::AppError;
+use crate::service::{Services, stories};
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub before: Option<i64>,
+}
+
+/// A story id from a URL; anything else is a page that does not exist.
+pub fn parse_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse().map_err(|_| AppError::not_found())
+}
+
+/// `?before=ID` link to the next page, if there is one.
+pub fn next_href(base: &str, next_before: Option<i64>) -> Option<String> {
+    next_before.map(|id| format!("{base}?before={id}"))
+}
+
+pub async fn front_page(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let page = stories::front_page(&svc, q.before).await?;
+    render(&IndexPage {
+        ctx: &ctx,
+        next_href: next_href("/", page.next_before),
+        stories: page.items,
+        empty_text: "No stories yet.",
+        is_first_page: q.before.is_none(),
+    })
+}
+
+pub async fn show(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let story = stories::get(&svc, id).await?;
+    if story.deleted {
+        return Err(AppError::gone());
+    }
+    let can_edit = ctx.user.as_ref().is_some_and(|u| u.id == story.author.id);
+    render(&StoryPage {
+        ctx: &ctx,
+        story,
+        can_edit,
+    })
+}
+
+pub async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require_user()?;
+    render(&StoryFormPage {
+        ctx: &ctx,
+        editing: None,
+        headline: String::new(),
+        body: String::new(),
+        errors: FormErrors::none(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct StoryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    headline: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn create(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Form(form): Form<StoryForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let user = ctx.require_user()?;
+    match stories::create(&svc, user, &form.headline, &form.body).await {
+        Ok(id) => Ok(Redirect::to(&format!("/stories/{id}")).into_response()),
+        Err(e) => rerender(&ctx, None, form, e),
+    }
+}
+
+/// Shows the form again with what the person typed and the errors beside the fields.
+fn rerender(
+    ctx: &Ctx,
+    editing: Option<i64>,
+    form: StoryForm,
+    e: AppError,
+) -> Result<Response, AppError> {
+    render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &StoryFormPage {
+            ctx,
+            editing,
+            headline: form.headline,
+            body: form.body,
+            errors: FormErrors::from_error(e)?,
+        },
+    )
+}
+
+pub async fn edit_form(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let user = ctx.require_user()?;
+    let story = stories::get(&svc, id).await?;
+    if story.deleted {
+        return Err(AppError::gone());
+    }
+    if story.author.id != user.id {
+        return Err(AppError::forbidden());
+    }
+    render(&StoryFormPage {
+        ctx: &ctx,
+        editing: Some(id),
+        headline: story.headline,
+        body: story.body,
+        errors: FormErrors::none(),
+    })
+}
+
+pub async fn update(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<StoryForm>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    ctx.check_csrf(&form.csrf)?;
+    let user = ctx.require_user()?;
+    match stories::update(&svc, user, id, &form.headline, &form.body).await {
+        Ok(()) => Ok(Redirect::to(&format!("/stories/{id}")).into_response()),
+        Err(e) => rerender(&ctx, Some(id), form, e),
+    }
+}
+
+pub async fn delete(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    ctx.check_csrf(&form.csrf)?;
+    let user = ctx.require_user()?;
+    stories::delete(&svc, user, id).await?;
+    Ok(Redirect::to(&format!("/@{}", user.username)).into_response())
+}
+
+pub async fn tag_page(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(tag): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    if !is_valid_tag(&tag) {
+        return Err(AppError::not_found());
+    }
+    let (tag_row, page) = stories::by_tag(&svc, &tag, q.before).await?;
+    render(&TagPage {
+        ctx: &ctx,
+        next_href: next_href(&format!("/tags/{}", tag_row.name_lower), page.next_before),
+        tag_name: tag_row.name,
+        stories: page.items,
+        empty_text: "No stories with this tag yet.",
+    })
+}
