@@ -13,7 +13,14 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(tidings::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line, whatever the driver put in its message.
+            let msg = format!("{e:#}");
+            let one_line: Vec<&str> = msg
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("error: {}", one_line.join(" "));
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,0 +1,160 @@
+//! The `tidings` binary: user creation from the command line and start-up errors.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{TestApp, TestDb};
+use reqwest::StatusCode;
+
+fn tidings(db: &TestDb, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    cmd.args([
+        "--database-url",
+        db.url(),
+        "--domain",
+        "tidings.test",
+        "--scheme",
+        "http",
+    ])
+    .args(args)
+    .env("TIDINGS_LOG", "warn");
+    cmd
+}
+
+#[tokio::test]
+async fn admin_creates_a_user_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    let mut child = tidings(&app.db, &["user", "create", "EditorInChief", "--admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long admin password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("created EditorInChief@tidings.test (admin)")
+    );
+
+    let account = tidings::service::accounts::find_local(&app.svc, "editorinchief")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(account.is_admin);
+
+    let mut b = app.browser();
+    let res = b
+        .post_form(
+            "/login",
+            &[
+                ("username", "editorinchief"),
+                ("password", "a long admin password"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // The same name again fails with the reason.
+    let mut child = tidings(&app.db, &["user", "create", "EDITORinchief"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"another password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("That username is taken."));
+}
+
+#[test]
+fn an_unreachable_postgres_fails_with_the_drivers_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args([
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/nothing",
+            "migrate",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot connect to postgres database"), "{err}");
+    assert!(
+        err.contains("Connection refused"),
+        "the driver's own cause is shown: {err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn bad_settings_fail_at_start_with_the_cause() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["--database-url", "mysql://x/y", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["--scheme", "ftp", "migrate"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid --scheme"));
+}
+
+#[tokio::test]
+async fn serve_starts_prints_its_url_and_answers() {
+    let db = TestDb::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let data = std::env::temp_dir().join(format!("tidings-serve-{port}"));
+    let mut child = tidings(
+        &db,
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ],
+    )
+    .arg(&data)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut ok = false;
+    for _ in 0..100 {
+        if let Ok(res) = reqwest::get(format!("http://127.0.0.1:{port}/")).await {
+            assert_eq!(res.status(), StatusCode::OK);
+            assert!(res.text().await.unwrap().contains("Latest stories"));
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&data);
+    assert!(ok, "server never answered");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Tidings is running at http://tidings.test/")
+    );
+}
