@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{accounts, post_tags, posts, sessions, tags};
+use super::schema::{
+    accounts, mod_actions, notifications, post_tags, posts, reactions, reports, sessions,
+    story_follows, tags, votes,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = accounts)]
@@ -86,6 +89,13 @@ pub struct Post {
     pub updated_at: NaiveDateTime,
     pub edited_at: Option<NaiveDateTime>,
     pub deleted_at: Option<NaiveDateTime>,
+    pub up_count: i64,
+    pub down_count: i64,
+    pub score: i64,
+    pub best: f64,
+    pub reply_count: i64,
+    pub share_count: i64,
+    pub removed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -139,4 +149,76 @@ pub struct Session {
     pub account_id: i64,
     pub created_at: chrono::NaiveDateTime,
     pub expires_at: chrono::NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = votes)]
+pub struct Vote {
+    pub id: i64,
+    pub ap_id: String,
+    pub account_id: i64,
+    pub post_id: i64,
+    pub value: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reactions)]
+pub struct Reaction {
+    pub id: i64,
+    pub ap_id: String,
+    pub account_id: i64,
+    pub post_id: i64,
+    pub emoji: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = story_follows)]
+pub struct StoryFollow {
+    pub account_id: i64,
+    pub post_id: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: i64,
+    pub account_id: i64,
+    pub kind: String,
+    pub actor_id: i64,
+    pub post_id: Option<i64>,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+    pub read_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reports)]
+pub struct Report {
+    pub id: i64,
+    pub ap_id: String,
+    pub reporter_id: Option<i64>,
+    pub target_account_id: i64,
+    pub target_post_id: Option<i64>,
+    pub reason: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolved_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mod_actions)]
+pub struct ModAction {
+    pub id: i64,
+    pub moderator_id: i64,
+    pub action: String,
+    pub target_account_id: Option<i64>,
+    pub target_post_id: Option<i64>,
+    pub report_id: Option<i64>,
+    pub note: String,
+    pub created_at: NaiveDateTime,
 }

@@ -42,6 +42,13 @@ diesel::table! {
         updated_at -> Timestamp,
         edited_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
+        up_count -> BigInt,
+        down_count -> BigInt,
+        score -> BigInt,
+        best -> Double,
+        reply_count -> BigInt,
+        share_count -> BigInt,
+        removed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -71,9 +78,96 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    votes (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        account_id -> BigInt,
+        post_id -> BigInt,
+        value -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reactions (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        account_id -> BigInt,
+        post_id -> BigInt,
+        emoji -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    story_follows (account_id, post_id) {
+        account_id -> BigInt,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        kind -> Text,
+        actor_id -> BigInt,
+        post_id -> Nullable<BigInt>,
+        detail -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        reporter_id -> Nullable<BigInt>,
+        target_account_id -> BigInt,
+        target_post_id -> Nullable<BigInt>,
+        reason -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mod_actions (id) {
+        id -> BigInt,
+        moderator_id -> BigInt,
+        action -> Text,
+        target_account_id -> Nullable<BigInt>,
+        target_post_id -> Nullable<BigInt>,
+        report_id -> Nullable<BigInt>,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
+diesel::joinable!(votes -> posts (post_id));
+diesel::joinable!(reactions -> posts (post_id));
+diesel::joinable!(story_follows -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
 diesel::joinable!(sessions -> accounts (account_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, posts, tags, post_tags, sessions);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    posts,
+    tags,
+    post_tags,
+    sessions,
+    votes,
+    reactions,
+    story_follows,
+    notifications,
+    reports,
+    mod_actions,
+);

@@ -1,0 +1,17 @@
+DROP INDEX posts_search;
+ALTER TABLE posts DROP COLUMN search;
+DROP TABLE mod_actions;
+DROP TABLE reports;
+DROP TABLE notifications;
+DROP TABLE story_follows;
+DROP TABLE reactions;
+DROP TABLE votes;
+DROP INDEX posts_best;
+DROP INDEX posts_top;
+ALTER TABLE posts DROP COLUMN removed_at;
+ALTER TABLE posts DROP COLUMN share_count;
+ALTER TABLE posts DROP COLUMN reply_count;
+ALTER TABLE posts DROP COLUMN best;
+ALTER TABLE posts DROP COLUMN score;
+ALTER TABLE posts DROP COLUMN down_count;
+ALTER TABLE posts DROP COLUMN up_count;
