@@ -72,6 +72,80 @@ fn find_tags(s: &str) -> Vec<TagMatch> {
     out
 }
 
+/// An `@name` mention: at the start or after a character that cannot be part of a word or
+/// an address, followed by a username. `@name@host` (a remote account) is returned whole
+/// with `host` set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MentionMatch {
+    start: usize,
+    end: usize,
+    name: String,
+    host: Option<String>,
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn find_mentions(s: &str) -> Vec<MentionMatch> {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'@' {
+            let prev = s[..i].chars().next_back();
+            let ok_before = prev
+                .is_none_or(|p| !(p.is_alphanumeric() || matches!(p, '_' | '@' | '.' | '/' | '&')));
+            let name_len = s[i + 1..].chars().take_while(|&c| is_name_char(c)).count();
+            if ok_before && (1..=crate::domain::username::MAX_LEN).contains(&name_len) {
+                let name_end = i + 1 + name_len;
+                let name = s[i + 1..name_end].to_owned();
+                let mut end = name_end;
+                let mut host = None;
+                if s[end..].starts_with('@') {
+                    let h: String = s[end + 1..]
+                        .chars()
+                        .take_while(|&c| {
+                            c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':'
+                        })
+                        .collect();
+                    let h = h.trim_end_matches(['.', ':', '-']).to_owned();
+                    if h.contains('.') || h.starts_with("localhost") {
+                        end += 1 + h.len();
+                        host = Some(h.to_ascii_lowercase());
+                    }
+                }
+                out.push(MentionMatch {
+                    start: i,
+                    end,
+                    name,
+                    host,
+                });
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Local accounts mentioned as `@name` (not `@name@host`), as typed, without duplicates.
+pub fn extract_mentions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (is_link, seg) in segments(text) {
+        if is_link {
+            continue;
+        }
+        for m in find_mentions(seg) {
+            if m.host.is_none() && !out.iter().any(|n| n.eq_ignore_ascii_case(&m.name)) {
+                out.push(m.name);
+            }
+        }
+    }
+    out
+}
+
 /// The text split into plain runs and URLs.
 fn segments(s: &str) -> impl Iterator<Item = (bool, &str)> {
     let mut finder = LinkFinder::new();
@@ -114,7 +188,28 @@ pub fn is_valid_tag(name: &str) -> bool {
         && name.chars().any(|c| !c.is_ascii_digit())
 }
 
-fn render_inline(text: &str, base_url: &str, out: &mut String) {
+/// How to link `@mentions`: given the lowercased local username, the profile URL if the
+/// account exists.
+pub type MentionLinker<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn render_hashtags(seg: &str, base_url: &str, out: &mut String) {
+    let mut last = 0;
+    for m in find_tags(seg) {
+        out.push_str(&escape(&seg[last..m.start]));
+        let lower = normalize_tag(&m.name);
+        out.push_str("<a href=\"");
+        out.push_str(base_url);
+        out.push_str("/tags/");
+        out.push_str(&escape(&lower));
+        out.push_str("\" class=\"mention hashtag\" rel=\"tag\">#<span>");
+        out.push_str(&escape(&m.name));
+        out.push_str("</span></a>");
+        last = m.end;
+    }
+    out.push_str(&escape(&seg[last..]));
+}
+
+fn render_inline(text: &str, base_url: &str, mentions: MentionLinker<'_>, out: &mut String) {
     for (is_link, seg) in segments(text) {
         if is_link {
             let href = escape(seg);
@@ -126,25 +221,32 @@ fn render_inline(text: &str, base_url: &str, out: &mut String) {
             continue;
         }
         let mut last = 0;
-        for m in find_tags(seg) {
-            out.push_str(&escape(&seg[last..m.start]));
-            let lower = normalize_tag(&m.name);
-            out.push_str("<a href=\"");
-            out.push_str(base_url);
-            out.push_str("/tags/");
-            out.push_str(&escape(&lower));
-            out.push_str("\" class=\"mention hashtag\" rel=\"tag\">#<span>");
+        for m in find_mentions(seg) {
+            let href = match &m.host {
+                None => mentions(&m.name.to_ascii_lowercase()),
+                Some(_) => None,
+            };
+            let Some(href) = href else { continue };
+            render_hashtags(&seg[last..m.start], base_url, out);
+            out.push_str("<span class=\"h-card\"><a href=\"");
+            out.push_str(&escape(&href));
+            out.push_str("\" class=\"u-url mention\">@<span>");
             out.push_str(&escape(&m.name));
-            out.push_str("</span></a>");
+            out.push_str("</span></a></span>");
             last = m.end;
         }
-        out.push_str(&escape(&seg[last..]));
+        render_hashtags(&seg[last..], base_url, out);
     }
 }
 
 /// Renders a story body or reply as HTML: paragraphs at blank lines, `<br>` at line ends.
 /// Links point at absolute URLs under `base_url` so the same HTML can federate.
 pub fn render(text: &str, base_url: &str) -> String {
+    render_with_mentions(text, base_url, &|_| None)
+}
+
+/// Like [`render`], linking the `@mentions` that `mentions` knows.
+pub fn render_with_mentions(text: &str, base_url: &str, mentions: MentionLinker<'_>) -> String {
     let normalized = text.replace("\r\n", "\n");
     let mut out = String::with_capacity(normalized.len() * 2);
     for para in normalized.split("\n\n") {
@@ -154,7 +256,7 @@ pub fn render(text: &str, base_url: &str) -> String {
         }
         out.push_str("<p>");
         let mut html = String::new();
-        render_inline(para, base_url, &mut html);
+        render_inline(para, base_url, mentions, &mut html);
         out.push_str(&html.replace('\n', "<br>"));
         out.push_str("</p>");
     }
@@ -164,7 +266,7 @@ pub fn render(text: &str, base_url: &str) -> String {
 /// Renders a one-line text (a headline) with hashtag links, no paragraphs.
 pub fn render_line(text: &str, base_url: &str) -> String {
     let mut out = String::new();
-    render_inline(text, base_url, &mut out);
+    render_inline(text, base_url, &|_| None, &mut out);
     out
 }
 
@@ -219,6 +321,23 @@ mod tests {
     fn paragraphs_and_breaks() {
         let html = render("one\ntwo\n\nthree", BASE);
         assert_eq!(html, "<p>one<br>two</p><p>three</p>");
+    }
+
+    #[test]
+    fn mentions_of_known_accounts_become_links() {
+        let known = |name: &str| (name == "newsmnc").then(|| format!("{BASE}/@newsMNC"));
+        let html = render_with_mentions(
+            "hi @NewsMNC and @ghost, mail a@b.org, @far@remote.example",
+            BASE,
+            &known,
+        );
+        assert!(html.contains("<a href=\"https://news.example/@newsMNC\" class=\"u-url mention\">@<span>NewsMNC</span></a>"), "{html}");
+        assert!(html.contains("@ghost,"), "{html}");
+        assert!(html.contains("a@b.org"), "{html}");
+        assert_eq!(
+            extract_mentions("hi @NewsMNC @newsmnc @ghost a@b.org @far@remote.example"),
+            ["NewsMNC", "ghost"]
+        );
     }
 
     #[test]

@@ -3,14 +3,27 @@
 
 pub mod accounts;
 pub mod crypto;
+pub mod follows;
+pub mod moderation;
+pub mod notifications;
+pub mod reactions;
+pub mod replies;
+pub mod reports;
+pub mod search;
 pub mod sessions;
 pub mod stories;
 pub mod views;
+pub mod votes;
 
 use std::sync::Arc;
 
+use diesel::prelude::*;
+
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::models::Post;
+use crate::db::schema::posts;
+use crate::db::{Db, DbConn};
+use crate::error::AppError;
 
 /// Everything a use-case needs: the database and the instance's configuration.
 #[derive(Clone)]
@@ -52,3 +65,20 @@ pub struct Page<T> {
 }
 
 pub const PAGE_SIZE: i64 = 20;
+
+/// Locks a post's row for the rest of the write transaction (so concurrent votes, reactions
+/// and replies on one post queue up) and returns it. A deleted or removed post cannot be
+/// acted on: 410 Gone.
+pub(crate) fn lock_post(conn: &mut DbConn, id: i64) -> Result<Post, AppError> {
+    let touched = diesel::update(posts::table.find(id))
+        .set(posts::id.eq(posts::id))
+        .execute(conn)?;
+    if touched == 0 {
+        return Err(AppError::not_found());
+    }
+    let post = posts::table.find(id).first::<Post>(conn)?;
+    if post.deleted_at.is_some() || post.removed_at.is_some() {
+        return Err(AppError::gone());
+    }
+    Ok(post)
+}

@@ -26,7 +26,7 @@ pub async fn create(
     let author_id = author.id;
     svc.db
         .run(move |conn| {
-            let tags = ensure_tags(conn, &draft)?;
+            let tags = ensure_tags(conn, &format!("{}\n{}", draft.headline, draft.body))?;
             write_tx(conn, |conn| {
                 let now = Utc::now().naive_utc();
                 diesel::insert_into(posts::table)
@@ -66,7 +66,7 @@ pub async fn update(
     let editor_id = editor.id;
     svc.db
         .run(move |conn| {
-            let tags = ensure_tags(conn, &draft)?;
+            let tags = ensure_tags(conn, &format!("{}\n{}", draft.headline, draft.body))?;
             write_tx(conn, |conn| {
                 let post = live_story(conn, id)?;
                 if post.account_id != editor_id {
@@ -125,15 +125,18 @@ fn live_story(conn: &mut DbConn, id: i64) -> Result<Post, AppError> {
 /// The hashtags of a draft as (tag id, spelling), creating tags on first use. Runs
 /// outside the story's transaction, so a tag two people introduce at the same moment
 /// is simply looked up again by the one who loses the race.
-fn ensure_tags(conn: &mut DbConn, draft: &StoryDraft) -> Result<Vec<(i64, String)>, AppError> {
-    let text = format!("{}\n{}", draft.headline, draft.body);
-    extract_hashtags(&text)
+pub(crate) fn ensure_tags(conn: &mut DbConn, text: &str) -> Result<Vec<(i64, String)>, AppError> {
+    extract_hashtags(text)
         .into_iter()
         .map(|name| Ok((tag_id_for(conn, &name)?, name)))
         .collect()
 }
 
-fn link_tags(conn: &mut DbConn, post_id: i64, tags: Vec<(i64, String)>) -> Result<(), AppError> {
+pub(crate) fn link_tags(
+    conn: &mut DbConn,
+    post_id: i64,
+    tags: Vec<(i64, String)>,
+) -> Result<(), AppError> {
     // One insert per tag: MultiConnection has no batch insert (stories carry few tags).
     for (tag_id, name) in tags {
         diesel::insert_into(post_tags::table)
@@ -179,7 +182,7 @@ fn tag_id_for(conn: &mut DbConn, name: &str) -> Result<i64, AppError> {
 }
 
 /// One story with its author and tags; deleted stories come back with `deleted` set.
-pub async fn get(svc: &Services, id: i64) -> Result<StoryView, AppError> {
+pub async fn get(svc: &Services, id: i64, viewer: Option<i64>) -> Result<StoryView, AppError> {
     svc.db
         .run(move |conn| {
             let row = posts::table
@@ -190,7 +193,7 @@ pub async fn get(svc: &Services, id: i64) -> Result<StoryView, AppError> {
                 .first::<(Post, AccountBrief)>(conn)
                 .optional()?
                 .ok_or_else(AppError::not_found)?;
-            Ok(assemble(conn, vec![row])?.remove(0))
+            Ok(assemble(conn, vec![row], viewer)?.remove(0))
         })
         .await
 }
@@ -205,20 +208,144 @@ fn page_of(mut items: Vec<StoryView>, limit: i64) -> Page<StoryView> {
     Page { items, next_before }
 }
 
-/// Newest stories first; `before` is the id the previous page ended at.
-pub async fn front_page(svc: &Services, before: Option<i64>) -> Result<Page<StoryView>, AppError> {
+/// Stories that lists may show: not replies, not deleted or removed, author not suspended.
+#[diesel::dsl::auto_type]
+fn listed() -> _ {
+    posts::table
+        .inner_join(accounts::table)
+        .filter(posts::in_reply_to_id.is_null())
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::removed_at.is_null())
+        .filter(accounts::suspended_at.is_null())
+}
+
+/// The orders of the front page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first.
+    New,
+    /// Highest score (up − down) first.
+    Top,
+    /// Highest Wilson lower bound first.
+    Best,
+}
+
+impl Sort {
+    pub fn parse(s: Option<&str>) -> Sort {
+        match s {
+            Some("top") => Sort::Top,
+            Some("best") => Sort::Best,
+            _ => Sort::New,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::New => "new",
+            Sort::Top => "top",
+            Sort::Best => "best",
+        }
+    }
+}
+
+/// Where the previous page of a sorted list ended: the sort key and id of its last story.
+/// Written as `ID` (new), `SCORE_ID` (top) or `BEST_ID` (best).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cursor {
+    New(i64),
+    Top(i64, i64),
+    Best(f64, i64),
+}
+
+impl Cursor {
+    pub fn parse(sort: Sort, raw: &str) -> Option<Cursor> {
+        match sort {
+            Sort::New => raw.parse().ok().map(Cursor::New),
+            Sort::Top => {
+                let (k, id) = raw.split_once('_')?;
+                Some(Cursor::Top(k.parse().ok()?, id.parse().ok()?))
+            }
+            Sort::Best => {
+                let (k, id) = raw.split_once('_')?;
+                let k: f64 = k.parse().ok()?;
+                k.is_finite().then_some(Cursor::Best(k, id.parse().ok()?))
+            }
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        match self {
+            Cursor::New(id) => id.to_string(),
+            Cursor::Top(k, id) => format!("{k}_{id}"),
+            Cursor::Best(k, id) => format!("{k}_{id}"),
+        }
+    }
+}
+
+/// A page of a sorted list, with the cursor of the next page.
+pub struct SortedPage {
+    pub items: Vec<StoryView>,
+    pub next: Option<Cursor>,
+}
+
+/// The front page in the chosen order (keyset pagination: no OFFSET, deep pages cost the
+/// same as the first).
+pub async fn front_page(
+    svc: &Services,
+    sort: Sort,
+    after: Option<Cursor>,
+) -> Result<SortedPage, AppError> {
     svc.db
         .run(move |conn| {
-            let rows = posts::table
-                .inner_join(accounts::table)
-                .filter(posts::in_reply_to_id.is_null())
-                .filter(posts::deleted_at.is_null())
-                .filter(posts::id.lt(before.unwrap_or(i64::MAX)))
-                .order(posts::id.desc())
-                .limit(PAGE_SIZE + 1)
-                .select((Post::as_select(), AccountBrief::as_select()))
-                .load::<(Post, AccountBrief)>(conn)?;
-            Ok(page_of(assemble(conn, rows)?, PAGE_SIZE))
+            let base = listed().select((Post::as_select(), AccountBrief::as_select()));
+            let limit = PAGE_SIZE + 1;
+            let rows: Vec<(Post, AccountBrief)> = match (sort, after) {
+                (Sort::Top, Some(Cursor::Top(k, id))) => base
+                    .filter(
+                        posts::score
+                            .lt(k)
+                            .or(posts::score.eq(k).and(posts::id.lt(id))),
+                    )
+                    .order((posts::score.desc(), posts::id.desc()))
+                    .limit(limit)
+                    .load(conn)?,
+                (Sort::Top, _) => base
+                    .order((posts::score.desc(), posts::id.desc()))
+                    .limit(limit)
+                    .load(conn)?,
+                (Sort::Best, Some(Cursor::Best(k, id))) => base
+                    .filter(
+                        posts::best
+                            .lt(k)
+                            .or(posts::best.eq(k).and(posts::id.lt(id))),
+                    )
+                    .order((posts::best.desc(), posts::id.desc()))
+                    .limit(limit)
+                    .load(conn)?,
+                (Sort::Best, _) => base
+                    .order((posts::best.desc(), posts::id.desc()))
+                    .limit(limit)
+                    .load(conn)?,
+                (Sort::New, Some(Cursor::New(id))) => base
+                    .filter(posts::id.lt(id))
+                    .order(posts::id.desc())
+                    .limit(limit)
+                    .load(conn)?,
+                (Sort::New, _) => base.order(posts::id.desc()).limit(limit).load(conn)?,
+            };
+            let more = rows.len() as i64 > PAGE_SIZE;
+            let next = if more {
+                rows.get(PAGE_SIZE as usize - 1).map(|(p, _)| match sort {
+                    Sort::New => Cursor::New(p.id),
+                    Sort::Top => Cursor::Top(p.score, p.id),
+                    Sort::Best => Cursor::Best(p.best, p.id),
+                })
+            } else {
+                None
+            };
+            let mut items = assemble(conn, rows, None)?;
+            items.truncate(PAGE_SIZE as usize);
+            Ok(SortedPage { items, next })
         })
         .await
 }
@@ -237,17 +364,17 @@ pub async fn by_tag(
                 .first::<Tag>(conn)
                 .optional()?
                 .ok_or_else(AppError::not_found)?;
-            let rows = post_tags::table
-                .inner_join(posts::table.inner_join(accounts::table))
+            let story_ids = post_tags::table
                 .filter(post_tags::tag_id.eq(tag.id))
-                .filter(post_tags::post_id.lt(before.unwrap_or(i64::MAX)))
-                .filter(posts::in_reply_to_id.is_null())
-                .filter(posts::deleted_at.is_null())
-                .order(post_tags::post_id.desc())
+                .select(post_tags::post_id);
+            let rows = listed()
+                .filter(posts::id.eq_any(story_ids))
+                .filter(posts::id.lt(before.unwrap_or(i64::MAX)))
+                .order(posts::id.desc())
                 .limit(PAGE_SIZE + 1)
                 .select((Post::as_select(), AccountBrief::as_select()))
                 .load::<(Post, AccountBrief)>(conn)?;
-            Ok((tag, page_of(assemble(conn, rows)?, PAGE_SIZE)))
+            Ok((tag, page_of(assemble(conn, rows, None)?, PAGE_SIZE)))
         })
         .await
 }
@@ -260,17 +387,14 @@ pub async fn by_account(
 ) -> Result<Page<StoryView>, AppError> {
     svc.db
         .run(move |conn| {
-            let rows = posts::table
-                .inner_join(accounts::table)
+            let rows = listed()
                 .filter(posts::account_id.eq(account_id))
-                .filter(posts::in_reply_to_id.is_null())
-                .filter(posts::deleted_at.is_null())
                 .filter(posts::id.lt(before.unwrap_or(i64::MAX)))
                 .order(posts::id.desc())
                 .limit(PAGE_SIZE + 1)
                 .select((Post::as_select(), AccountBrief::as_select()))
                 .load::<(Post, AccountBrief)>(conn)?;
-            Ok(page_of(assemble(conn, rows)?, PAGE_SIZE))
+            Ok(page_of(assemble(conn, rows, None)?, PAGE_SIZE))
         })
         .await
 }

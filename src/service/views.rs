@@ -7,7 +7,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::models::{AccountBrief, Post, PostTag};
-use crate::db::schema::post_tags;
+use crate::db::schema::{post_tags, reactions, votes};
+use crate::domain::scoring;
 use crate::error::AppError;
 
 #[derive(Debug, Clone)]
@@ -61,6 +62,120 @@ pub struct TagRef {
     pub key: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub count: i64,
+    /// The viewer reacted with this emoji.
+    pub mine: bool,
+}
+
+/// What readers did with a post: votes, reactions, replies; and what the viewer did.
+#[derive(Debug, Clone, Default)]
+pub struct Engagement {
+    pub up: i64,
+    pub down: i64,
+    pub score: i64,
+    pub reply_count: i64,
+    pub reactions: Vec<ReactionCount>,
+    /// The viewer's vote: 1, -1 or 0.
+    pub my_vote: i32,
+}
+
+impl Engagement {
+    fn from_post(p: &Post) -> Engagement {
+        Engagement {
+            up: p.up_count,
+            down: p.down_count,
+            score: p.score,
+            reply_count: p.reply_count,
+            reactions: Vec::new(),
+            my_vote: 0,
+        }
+    }
+
+    pub fn popularity(&self) -> Option<u8> {
+        scoring::popularity(self.up, self.down)
+    }
+
+    /// "87% liked" or "No votes yet".
+    pub fn popularity_text(&self) -> String {
+        match self.popularity() {
+            Some(p) => format!("{p}% liked"),
+            None => "No votes yet".to_owned(),
+        }
+    }
+
+    pub fn votes(&self) -> i64 {
+        self.up + self.down
+    }
+
+    pub fn voted_up(&self) -> bool {
+        self.my_vote > 0
+    }
+
+    pub fn voted_down(&self) -> bool {
+        self.my_vote < 0
+    }
+}
+
+/// Counters, reaction tallies and the viewer's own marks for many posts, in at most three
+/// queries whatever the number of posts.
+pub fn load_engagement(
+    conn: &mut DbConn,
+    posts: &[&Post],
+    viewer: Option<i64>,
+) -> Result<HashMap<i64, Engagement>, AppError> {
+    let mut out: HashMap<i64, Engagement> = posts
+        .iter()
+        .map(|p| (p.id, Engagement::from_post(p)))
+        .collect();
+    if posts.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+    let counts: Vec<(i64, String, i64)> = reactions::table
+        .filter(reactions::post_id.eq_any(&ids))
+        .group_by((reactions::post_id, reactions::emoji))
+        .select((
+            reactions::post_id,
+            reactions::emoji,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    let mut mine_reactions: Vec<(i64, String)> = Vec::new();
+    if let Some(viewer) = viewer {
+        mine_reactions = reactions::table
+            .filter(reactions::post_id.eq_any(&ids))
+            .filter(reactions::account_id.eq(viewer))
+            .select((reactions::post_id, reactions::emoji))
+            .load(conn)?;
+        let my_votes: Vec<(i64, i32)> = votes::table
+            .filter(votes::post_id.eq_any(&ids))
+            .filter(votes::account_id.eq(viewer))
+            .select((votes::post_id, votes::value))
+            .load(conn)?;
+        for (post_id, value) in my_votes {
+            if let Some(e) = out.get_mut(&post_id) {
+                e.my_vote = value;
+            }
+        }
+    }
+    for (post_id, emoji, count) in counts {
+        if let Some(e) = out.get_mut(&post_id) {
+            let mine = mine_reactions
+                .iter()
+                .any(|(p, m)| *p == post_id && *m == emoji);
+            e.reactions.push(ReactionCount { emoji, count, mine });
+        }
+    }
+    for e in out.values_mut() {
+        e.reactions
+            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.emoji.cmp(&b.emoji)));
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone)]
 pub struct StoryView {
     pub id: i64,
@@ -75,6 +190,9 @@ pub struct StoryView {
     pub created_at: NaiveDateTime,
     pub edited_at: Option<NaiveDateTime>,
     pub deleted: bool,
+    /// Removed by a moderator.
+    pub removed: bool,
+    pub engagement: Engagement,
 }
 
 impl StoryView {
@@ -100,7 +218,12 @@ impl StoryView {
 pub fn assemble(
     conn: &mut DbConn,
     rows: Vec<(Post, AccountBrief)>,
+    viewer: Option<i64>,
 ) -> Result<Vec<StoryView>, AppError> {
+    let mut engagement = {
+        let posts: Vec<&Post> = rows.iter().map(|(p, _)| p).collect();
+        load_engagement(conn, &posts, viewer)?
+    };
     let ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
     let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
     if !ids.is_empty() {
@@ -121,6 +244,8 @@ pub fn assemble(
             let mut story_tags = tags.remove(&p.id).unwrap_or_default();
             story_tags.sort_by(|x, y| x.key.cmp(&y.key));
             StoryView {
+                engagement: engagement.remove(&p.id).unwrap_or_default(),
+                removed: p.removed_at.is_some(),
                 id: p.id,
                 ap_id: p.ap_id,
                 headline: p.headline.unwrap_or_default(),

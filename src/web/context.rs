@@ -16,6 +16,11 @@ use crate::db::models::Account;
 use crate::error::{AppError, ErrorKind};
 use crate::service::{Services, crypto, sessions};
 
+/// Whether the viewer may moderate.
+pub fn is_moderator(user: &Account) -> bool {
+    user.is_admin || user.is_moderator
+}
+
 pub const SESSION_COOKIE: &str = "tidings_session";
 pub const CSRF_COOKIE: &str = "tidings_csrf";
 pub const THEME_COOKIE: &str = "tidings_theme";
@@ -69,6 +74,8 @@ pub struct Ctx {
     pub site_name: Arc<str>,
     pub asset_version: &'static str,
     pub session_token: Option<String>,
+    /// Unread notifications of the logged-in account.
+    pub unread: i64,
     secure: bool,
 }
 
@@ -152,6 +159,15 @@ pub async fn layer(State(svc): State<Services>, mut req: Request, next: Next) ->
         },
         None => None,
     };
+    let unread = match &user {
+        Some(u) => crate::service::notifications::unread_count(&svc, u.id)
+            .await
+            .unwrap_or_else(|e| {
+                e.log();
+                0
+            }),
+        None => 0,
+    };
     let theme = jar
         .get(THEME_COOKIE)
         .and_then(|c| Theme::parse(c.value()))
@@ -170,6 +186,7 @@ pub async fn layer(State(svc): State<Services>, mut req: Request, next: Next) ->
         site_name: "Tidings".into(),
         asset_version: ASSET_VERSION,
         session_token: token,
+        unread,
         secure,
     };
     req.extensions_mut().insert(ctx.clone());

@@ -2,8 +2,11 @@
 
 pub mod auth;
 pub mod context;
+pub mod moderation;
 pub mod pages;
+pub mod posts;
 pub mod profiles;
+pub mod search;
 pub mod stories;
 
 use axum::Router;
@@ -16,6 +19,17 @@ use crate::error::AppError;
 use crate::service::Services;
 
 const STYLE_CSS: &str = include_str!("static/style.css");
+const APP_JS: &str = include_str!("static/app.js");
+
+async fn app_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        APP_JS,
+    )
+}
 
 async fn style_css() -> impl IntoResponse {
     (
@@ -45,15 +59,57 @@ pub fn router(svc: Services) -> Router {
             get(stories::edit_form).post(stories::update),
         )
         .route("/stories/{id}/delete", post(stories::delete))
+        .route("/stories/{id}/follow", post(posts::follow))
+        .route("/stories/{id}/unfollow", post(posts::unfollow))
+        .route("/posts/{id}/vote", post(posts::vote))
+        .route("/posts/{id}/react", post(posts::react))
+        .route("/posts/{id}/unreact", post(posts::unreact))
+        .route("/posts/{id}/reply", post(posts::reply))
+        .route("/replies/{id}", get(posts::show_reply))
+        .route("/replies/{id}/delete", post(posts::delete_reply))
+        .route("/notifications", get(posts::notifications_page))
         .route("/tags/{tag}", get(stories::tag_page))
         .route(
             "/settings",
             get(profiles::settings_form).post(profiles::save_settings),
         )
         .route("/settings/theme", post(profiles::set_theme))
+        .route("/search", get(search::search_page))
+        .route(
+            "/report",
+            get(moderation::report_form).post(moderation::create_report),
+        )
+        .route("/report/sent", get(moderation::report_sent))
+        .route("/moderation", get(moderation::queue))
+        .route("/moderation/log", get(moderation::log))
+        .route(
+            "/moderation/reports/{id}/resolve",
+            post(moderation::resolve),
+        )
+        .route(
+            "/moderation/reports/{id}/dismiss",
+            post(moderation::dismiss),
+        )
+        .route(
+            "/moderation/posts/{id}/remove",
+            post(moderation::remove_post),
+        )
+        .route(
+            "/moderation/accounts/{id}/suspend",
+            post(moderation::suspend),
+        )
+        .route(
+            "/moderation/accounts/{id}/unsuspend",
+            post(moderation::unsuspend),
+        )
+        .route(
+            "/moderation/accounts/{id}/moderator",
+            post(moderation::set_moderator),
+        )
         .route("/{handle}", get(profiles::profile))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(svc.clone(), context::layer))
         .route("/static/style.css", get(style_css))
+        .route("/static/app.js", get(app_js))
         .with_state(svc)
 }

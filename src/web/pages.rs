@@ -76,6 +76,7 @@ pub struct IndexPage<'a> {
     pub next_href: Option<String>,
     pub empty_text: &'a str,
     pub is_first_page: bool,
+    pub sort: &'static str,
 }
 
 #[derive(Template)]
@@ -105,6 +106,13 @@ pub struct StoryPage<'a> {
     pub ctx: &'a Ctx,
     pub story: StoryView,
     pub can_edit: bool,
+    pub following: bool,
+    pub replies: Vec<crate::service::replies::ReplyView>,
+    pub sort: crate::service::replies::ThreadSort,
+    pub palette: &'static [&'static str],
+    /// A rejected reply's text and the reason, shown in the reply form.
+    pub draft: String,
+    pub error: String,
 }
 
 #[derive(Template)]
@@ -142,4 +150,74 @@ pub struct SettingsPage<'a> {
     pub bio: String,
     pub errors: FormErrors,
     pub saved: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage<'a> {
+    pub ctx: &'a Ctx,
+    /// The query as typed (trimmed), shown in the search box.
+    pub query: String,
+    /// Why the query was refused (too long).
+    pub error: Option<String>,
+    /// Whether a search ran (a non-empty, accepted query).
+    pub searched: bool,
+    pub accounts: Vec<AuthorView>,
+    pub posts: Vec<crate::service::search::SearchHit>,
+    pub next_href: Option<String>,
+    pub prev_href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "report_form.html")]
+pub struct ReportFormPage<'a> {
+    pub ctx: &'a Ctx,
+    pub subject: crate::service::reports::ReportSubject,
+    pub reason: String,
+    pub errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "report_sent.html")]
+pub struct ReportSentPage<'a> {
+    pub ctx: &'a Ctx,
+}
+
+#[derive(Template)]
+#[template(path = "moderation.html")]
+pub struct ModerationPage<'a> {
+    pub ctx: &'a Ctx,
+    pub reports: Vec<crate::service::moderation::ReportView>,
+    pub next_href: Option<String>,
+    pub done: Option<String>,
+    /// The moderator looking at the queue, to leave out actions they may not take.
+    pub viewer_id: i64,
+    pub viewer_is_admin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "moderation_log.html")]
+pub struct ModerationLogPage<'a> {
+    pub ctx: &'a Ctx,
+    pub actions: Vec<crate::service::moderation::ModActionView>,
+    pub next_href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "reply_page.html")]
+pub struct ReplyPageView<'a> {
+    pub ctx: &'a Ctx,
+    pub page: crate::service::replies::ReplyPage,
+    pub replies: Vec<crate::service::replies::ReplyView>,
+    pub draft: String,
+    pub error: String,
+    pub palette: &'static [&'static str],
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+pub struct NotificationsPage<'a> {
+    pub ctx: &'a Ctx,
+    pub items: Vec<crate::service::notifications::NotificationView>,
+    pub next_href: Option<String>,
 }

@@ -11,16 +11,19 @@ use super::context::Ctx;
 use super::pages::{
     FormErrors, IndexPage, StoryFormPage, StoryPage, TagPage, render, render_status,
 };
+use crate::domain::reaction::PALETTE;
 use crate::domain::text::is_valid_tag;
 use crate::error::AppError;
-use crate::service::{Services, stories};
+use crate::service::replies::{self, ThreadSort};
+use crate::service::stories::{Cursor, Sort};
+use crate::service::{Services, follows, stories};
 
 #[derive(Deserialize)]
 pub struct PageQuery {
     pub before: Option<i64>,
 }
 
-/// A story id from a URL; anything else is a page that does not exist.
+/// A story or reply id from a URL; anything else is a page that does not exist.
 pub fn parse_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
@@ -30,37 +33,105 @@ pub fn next_href(base: &str, next_before: Option<i64>) -> Option<String> {
     next_before.map(|id| format!("{base}?before={id}"))
 }
 
+#[derive(Deserialize)]
+pub struct FrontQuery {
+    sort: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+/// The front page: `?sort=new|top|best`; the next page is `?before=ID` for the newest-first
+/// order and `?sort=..&after=CURSOR` for the others.
 pub async fn front_page(
     State(svc): State<Services>,
     ctx: Ctx,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<FrontQuery>,
 ) -> Result<Response, AppError> {
-    let page = stories::front_page(&svc, q.before).await?;
+    let sort = Sort::parse(q.sort.as_deref());
+    let raw_cursor = q.after.as_deref().or(q.before.as_deref());
+    let cursor = match raw_cursor {
+        Some(raw) => Some(
+            Cursor::parse(sort, raw)
+                .ok_or_else(|| AppError::bad_request("That page link is not valid."))?,
+        ),
+        None => None,
+    };
+    let page = stories::front_page(&svc, sort, cursor).await?;
+    let next_href = page.next.map(|c| match c {
+        Cursor::New(id) => format!("/?before={id}"),
+        other => format!("/?sort={}&after={}", sort.as_str(), other.encode()),
+    });
     render(&IndexPage {
         ctx: &ctx,
-        next_href: next_href("/", page.next_before),
+        next_href,
         stories: page.items,
         empty_text: "No stories yet.",
-        is_first_page: q.before.is_none(),
+        is_first_page: cursor.is_none(),
+        sort: sort.as_str(),
     })
+}
+
+#[derive(Deserialize)]
+pub struct StoryQuery {
+    sort: Option<String>,
 }
 
 pub async fn show(
     State(svc): State<Services>,
     ctx: Ctx,
     Path(id): Path<String>,
+    Query(q): Query<StoryQuery>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    let story = stories::get(&svc, id).await?;
-    if story.deleted {
+    story_page(
+        &svc,
+        &ctx,
+        id,
+        q.sort.as_deref(),
+        String::new(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// A story with its engagement and its thread. A deleted story with replies stays readable
+/// as a placeholder; without replies it is gone (410); a removed one is gone.
+pub async fn story_page(
+    svc: &Services,
+    ctx: &Ctx,
+    id: i64,
+    sort: Option<&str>,
+    draft: String,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let viewer = ctx.user.as_ref().map(|u| u.id);
+    let story = stories::get(svc, id, viewer).await?;
+    if story.removed || (story.deleted && story.engagement.reply_count == 0) {
         return Err(AppError::gone());
     }
+    let sort = ThreadSort::parse(sort);
+    let replies = replies::thread(svc, id, sort, viewer).await?;
+    let following = match viewer {
+        Some(v) => follows::is_following(svc, v, id).await?,
+        None => false,
+    };
     let can_edit = ctx.user.as_ref().is_some_and(|u| u.id == story.author.id);
-    render(&StoryPage {
-        ctx: &ctx,
-        story,
-        can_edit,
-    })
+    render_status(
+        status,
+        &StoryPage {
+            ctx,
+            story,
+            can_edit,
+            following,
+            replies,
+            sort,
+            palette: PALETTE,
+            draft,
+            error,
+        },
+    )
 }
 
 pub async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
@@ -123,7 +194,7 @@ pub async fn edit_form(
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
     let user = ctx.require_user()?;
-    let story = stories::get(&svc, id).await?;
+    let story = stories::get(&svc, id, Some(user.id)).await?;
     if story.deleted {
         return Err(AppError::gone());
     }

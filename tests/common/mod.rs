@@ -244,6 +244,15 @@ pub fn csrf_in(html: &str) -> Option<String> {
 }
 
 impl Browser {
+    /// A second client carrying the same cookies (same session), to send requests at once.
+    pub fn clone_session(&self) -> Browser {
+        Browser {
+            base: self.base.clone(),
+            client: self.client.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         read(
             self.client

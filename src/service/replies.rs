@@ -1,0 +1,474 @@
+//! Replies: to a story or to a reply; threads nest and sort Latest / Oldest / Best.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::notifications::{self, Kind};
+use super::stories::{ensure_tags, link_tags};
+use super::views::{AuthorView, Engagement, load_engagement};
+use super::{Services, lock_post};
+use crate::db::models::{Account, AccountBrief, NewPost, Post};
+use crate::db::schema::{accounts, posts, story_follows};
+use crate::db::{DbConn, ids, write_tx};
+use crate::domain::scoring;
+use crate::domain::text::{extract_mentions, render_with_mentions};
+use crate::error::AppError;
+
+pub const MAX_REPLY: usize = 10_000;
+/// The most replies one thread page loads.
+pub const MAX_THREAD: i64 = 2_000;
+
+/// The path of a post's page: `/stories/ID` for stories, `/replies/ID` for replies.
+pub fn post_path(p: &Post) -> String {
+    if p.in_reply_to_id.is_some() {
+        format!("/replies/{}", p.id)
+    } else {
+        format!("/stories/{}", p.id)
+    }
+}
+
+fn check_body(body: &str) -> Result<String, AppError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(AppError::field("body", "Write your reply."));
+    }
+    let n = body.chars().count();
+    if n > MAX_REPLY {
+        return Err(AppError::field(
+            "body",
+            format!("A reply has at most {MAX_REPLY} characters (this one has {n})."),
+        ));
+    }
+    Ok(body.to_owned())
+}
+
+/// Local accounts mentioned in a text: lowercased name → (id, username as registered).
+fn resolve_mentions(
+    conn: &mut DbConn,
+    text: &str,
+) -> Result<HashMap<String, (i64, String)>, AppError> {
+    let names: Vec<String> = extract_mentions(text)
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(i64, String, String)> = accounts::table
+        .filter(accounts::username_lower.eq_any(&names))
+        .filter(accounts::domain.is_null())
+        .select((accounts::id, accounts::username_lower, accounts::username))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|(id, lower, name)| (lower, (id, name)))
+        .collect())
+}
+
+/// Publishes a reply to a story or a reply. Notifies the parent's author, the accounts
+/// mentioned, and the story's followers; returns the reply's id.
+pub async fn reply(
+    svc: &Services,
+    author: &Account,
+    parent_id: i64,
+    body: &str,
+) -> Result<i64, AppError> {
+    let body = check_body(body)?;
+    let author_id = author.id;
+    let base = svc.base_url().to_owned();
+    svc.db
+        .run(move |conn| {
+            let mentioned = resolve_mentions(conn, &body)?;
+            let linker = |lower: &str| {
+                mentioned
+                    .get(lower)
+                    .map(|(_, name)| format!("{base}/@{name}"))
+            };
+            let html = render_with_mentions(&body, &base, &linker);
+            let tags = ensure_tags(conn, &body)?;
+            write_tx(conn, |conn| {
+                let parent = lock_post(conn, parent_id)?;
+                let root_id = parent.thread_root_id.unwrap_or(parent.id);
+                let root = if root_id == parent.id {
+                    parent.clone()
+                } else {
+                    lock_post(conn, root_id)?
+                };
+                let id = ids::new_id();
+                let ap_id = format!("{base}/replies/{id}");
+                let now = Utc::now().naive_utc();
+                diesel::insert_into(posts::table)
+                    .values(&NewPost {
+                        id,
+                        account_id: author_id,
+                        ap_id: &ap_id,
+                        url: Some(&ap_id),
+                        local: true,
+                        headline: None,
+                        body: &body,
+                        content_html: &html,
+                        in_reply_to_id: Some(parent.id),
+                        thread_root_id: Some(root_id),
+                        visibility: &root.visibility,
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .execute(conn)?;
+                diesel::update(posts::table.find(root_id))
+                    .set(posts::reply_count.eq(posts::reply_count + 1))
+                    .execute(conn)?;
+                link_tags(conn, id, tags)?;
+
+                let mut told: HashSet<i64> = HashSet::from([author_id]);
+                if told.insert(parent.account_id) {
+                    notifications::notify(
+                        conn,
+                        parent.account_id,
+                        Kind::Reply,
+                        author_id,
+                        Some(id),
+                        "",
+                    )?;
+                }
+                for (account_id, _) in mentioned.values() {
+                    if told.insert(*account_id) {
+                        notifications::notify(
+                            conn,
+                            *account_id,
+                            Kind::Mention,
+                            author_id,
+                            Some(id),
+                            "",
+                        )?;
+                    }
+                }
+                let followers: Vec<i64> = story_follows::table
+                    .filter(story_follows::post_id.eq(root_id))
+                    .select(story_follows::account_id)
+                    .load(conn)?;
+                for follower in followers {
+                    if told.insert(follower) {
+                        notifications::notify(
+                            conn,
+                            follower,
+                            Kind::FollowedReply,
+                            author_id,
+                            Some(id),
+                            "",
+                        )?;
+                    }
+                }
+                Ok(id)
+            })
+        })
+        .await
+}
+
+/// Deletes a reply (its author or a moderator); it stays in the thread as "deleted" so the
+/// replies under it keep their place.
+pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppError> {
+    let (actor_id, is_mod) = (actor.id, actor.is_admin || actor.is_moderator);
+    svc.db
+        .write(move |conn| {
+            let post = lock_post(conn, id)?;
+            if post.in_reply_to_id.is_none() {
+                return Err(AppError::not_found());
+            }
+            if post.account_id != actor_id && !is_mod {
+                return Err(AppError::forbidden());
+            }
+            let now = Utc::now().naive_utc();
+            diesel::update(posts::table.find(id))
+                .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadSort {
+    Latest,
+    Oldest,
+    Best,
+}
+
+impl ThreadSort {
+    pub fn parse(s: Option<&str>) -> ThreadSort {
+        match s {
+            Some("oldest") => ThreadSort::Oldest,
+            Some("best") => ThreadSort::Best,
+            _ => ThreadSort::Latest,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreadSort::Latest => "latest",
+            ThreadSort::Oldest => "oldest",
+            ThreadSort::Best => "best",
+        }
+    }
+
+    /// "latest first", "oldest first", "best first".
+    pub fn label(self) -> &'static str {
+        match self {
+            ThreadSort::Latest => "latest first",
+            ThreadSort::Oldest => "oldest first",
+            ThreadSort::Best => "best first",
+        }
+    }
+}
+
+/// One reply in a flattened thread (pre-order), with its depth for indentation.
+#[derive(Debug, Clone)]
+pub struct ReplyView {
+    pub id: i64,
+    pub parent_id: i64,
+    pub root_id: i64,
+    pub depth: usize,
+    pub author: AuthorView,
+    pub content_html: String,
+    pub created_at: NaiveDateTime,
+    pub deleted: bool,
+    pub removed: bool,
+    pub engagement: Engagement,
+    best: f64,
+}
+
+impl ReplyView {
+    pub fn path(&self) -> String {
+        format!("/replies/{}", self.id)
+    }
+
+    /// Whether the content is shown (not deleted, removed, or by a suspended account).
+    pub fn visible(&self) -> bool {
+        !self.deleted && !self.removed
+    }
+
+    pub fn created_rfc3339(&self) -> String {
+        crate::domain::time::rfc3339(&self.created_at)
+    }
+
+    pub fn created_ago(&self) -> String {
+        crate::domain::time::ago_now(&self.created_at)
+    }
+
+    /// Indentation, capped so deep threads stay readable on a phone.
+    pub fn indent(&self) -> usize {
+        self.depth.min(6)
+    }
+}
+
+/// The replies of a story as a flattened tree: each reply followed by its own replies,
+/// siblings in the chosen order.
+pub async fn thread(
+    svc: &Services,
+    root_id: i64,
+    sort: ThreadSort,
+    viewer: Option<i64>,
+) -> Result<Vec<ReplyView>, AppError> {
+    svc.db
+        .run(move |conn| {
+            let rows: Vec<(Post, AccountBrief, Option<NaiveDateTime>)> = posts::table
+                .inner_join(accounts::table)
+                .filter(posts::thread_root_id.eq(root_id))
+                .order(posts::id.asc())
+                .limit(MAX_THREAD)
+                .select((
+                    Post::as_select(),
+                    AccountBrief::as_select(),
+                    accounts::suspended_at,
+                ))
+                .load(conn)?;
+            let mut engagement = {
+                let posts: Vec<&Post> = rows.iter().map(|(p, _, _)| p).collect();
+                load_engagement(conn, &posts, viewer)?
+            };
+            let views: Vec<ReplyView> = rows
+                .into_iter()
+                .map(|(p, a, suspended)| ReplyView {
+                    id: p.id,
+                    parent_id: p.in_reply_to_id.unwrap_or(root_id),
+                    root_id,
+                    depth: 0,
+                    author: a.into(),
+                    content_html: p.content_html,
+                    created_at: p.created_at,
+                    deleted: p.deleted_at.is_some(),
+                    removed: p.removed_at.is_some() || suspended.is_some(),
+                    engagement: engagement.remove(&p.id).unwrap_or_default(),
+                    best: scoring::wilson_lower_bound(p.up_count, p.down_count),
+                })
+                .collect();
+            Ok(flatten(views, root_id, sort))
+        })
+        .await
+}
+
+/// Orders replies as a tree under `root_id` (pre-order, depth set).
+fn flatten(views: Vec<ReplyView>, root_id: i64, sort: ThreadSort) -> Vec<ReplyView> {
+    let mut children: HashMap<i64, Vec<ReplyView>> = HashMap::new();
+    for v in views {
+        children.entry(v.parent_id).or_default().push(v);
+    }
+    for list in children.values_mut() {
+        match sort {
+            ThreadSort::Latest => list.sort_by_key(|r| std::cmp::Reverse(r.id)),
+            ThreadSort::Oldest => list.sort_by_key(|r| r.id),
+            ThreadSort::Best => list.sort_by(|a, b| {
+                b.best
+                    .total_cmp(&a.best)
+                    .then(b.engagement.score.cmp(&a.engagement.score))
+                    .then(a.id.cmp(&b.id))
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    walk(&mut children, root_id, 0, &mut out);
+    out
+}
+
+fn walk(
+    children: &mut HashMap<i64, Vec<ReplyView>>,
+    parent: i64,
+    depth: usize,
+    out: &mut Vec<ReplyView>,
+) {
+    if let Some(kids) = children.remove(&parent) {
+        for mut kid in kids {
+            kid.depth = depth;
+            let id = kid.id;
+            out.push(kid);
+            walk(children, id, depth + 1, out);
+        }
+    }
+}
+
+/// A reply with the story it belongs to and the replies under it (depth counted from
+/// the reply, so its direct replies have depth 1).
+pub struct ReplyPage {
+    pub reply: ReplyView,
+    pub story_id: i64,
+    pub story_headline: String,
+    pub parent_path: String,
+    pub below: Vec<ReplyView>,
+}
+
+pub async fn get(svc: &Services, id: i64, viewer: Option<i64>) -> Result<ReplyPage, AppError> {
+    let (root_id, parent_id, headline, parent_is_reply) = svc
+        .db
+        .run(move |conn| {
+            let p = posts::table
+                .find(id)
+                .first::<Post>(conn)
+                .optional()?
+                .ok_or_else(AppError::not_found)?;
+            let (Some(root_id), Some(parent_id)) = (p.thread_root_id, p.in_reply_to_id) else {
+                return Err(AppError::not_found());
+            };
+            let root = posts::table.find(root_id).first::<Post>(conn)?;
+            if root.removed_at.is_some() {
+                return Err(AppError::gone());
+            }
+            let headline = if root.deleted_at.is_some() {
+                "(deleted story)".to_owned()
+            } else {
+                root.headline.unwrap_or_default()
+            };
+            Ok((root_id, parent_id, headline, parent_id != root_id))
+        })
+        .await?;
+    let all = thread(svc, root_id, ThreadSort::Oldest, viewer).await?;
+    let at = all
+        .iter()
+        .position(|r| r.id == id)
+        .ok_or_else(AppError::not_found)?;
+    let depth = all[at].depth;
+    let mut below: Vec<ReplyView> = all[at + 1..]
+        .iter()
+        .take_while(|r| r.depth > depth)
+        .cloned()
+        .collect();
+    for r in &mut below {
+        r.depth -= depth;
+    }
+    let mut reply = all[at].clone();
+    reply.depth = 0;
+    Ok(ReplyPage {
+        reply,
+        story_id: root_id,
+        story_headline: headline,
+        parent_path: if parent_is_reply {
+            format!("/replies/{parent_id}")
+        } else {
+            format!("/stories/{parent_id}")
+        },
+        below,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(id: i64, parent: i64, up: i64, down: i64) -> ReplyView {
+        ReplyView {
+            id,
+            parent_id: parent,
+            root_id: 1,
+            depth: 0,
+            author: AuthorView {
+                id: 1,
+                username: "a".into(),
+                domain: None,
+                display_name: String::new(),
+            },
+            content_html: String::new(),
+            created_at: Utc::now().naive_utc(),
+            deleted: false,
+            removed: false,
+            engagement: Engagement {
+                up,
+                down,
+                score: up - down,
+                ..Engagement::default()
+            },
+            best: scoring::wilson_lower_bound(up, down),
+        }
+    }
+
+    #[test]
+    fn threads_nest_and_sort() {
+        // 1 is the story; 10 and 20 reply to it; 11 and 12 reply to 10; 13 replies to 11.
+        let views = || {
+            vec![
+                view(10, 1, 1, 0),
+                view(11, 10, 0, 0),
+                view(12, 10, 5, 0),
+                view(13, 11, 0, 0),
+                view(20, 1, 9, 1),
+            ]
+        };
+        let order = |s| {
+            flatten(views(), 1, s)
+                .iter()
+                .map(|v| (v.id, v.depth))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            order(ThreadSort::Oldest),
+            [(10, 0), (11, 1), (13, 2), (12, 1), (20, 0)]
+        );
+        assert_eq!(
+            order(ThreadSort::Latest),
+            [(20, 0), (10, 0), (12, 1), (11, 1), (13, 2)]
+        );
+        assert_eq!(
+            order(ThreadSort::Best),
+            [(20, 0), (10, 0), (12, 1), (11, 1), (13, 2)]
+        );
+    }
+}
