@@ -94,6 +94,8 @@ pub struct TagPage<'a> {
 pub struct ProfilePage<'a> {
     pub ctx: &'a Ctx,
     pub author: AuthorView,
+    pub is_moderator: bool,
+    pub suspended: bool,
     pub bio_html: String,
     pub stories: Vec<StoryView>,
     pub next_href: Option<String>,

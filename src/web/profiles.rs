@@ -31,6 +31,8 @@ pub async fn profile(
         .ok_or_else(AppError::not_found)?;
     let page = stories::by_account(&svc, account.id, q.before).await?;
     let bio_html = render_text(&account.bio, svc.base_url());
+    let is_moderator = account.is_admin || account.is_moderator;
+    let suspended = account.suspended_at.is_some();
     let author = AuthorView {
         id: account.id,
         username: account.username,
@@ -39,6 +41,8 @@ pub async fn profile(
     };
     render(&ProfilePage {
         ctx: &ctx,
+        is_moderator,
+        suspended,
         next_href: next_href(&author.profile_path(), page.next_before),
         author,
         bio_html,
