@@ -146,7 +146,8 @@ struct Report {
     warmup_secs: u64,
     duration_secs: u64,
     cpus: usize,
-    load_average_before: f64,
+    /// Share of all CPUs busy with other work in the second before seeding (ideally ~0).
+    other_cpu_share_before: f64,
     startup_ms: Vec<f64>,
     startup_median_ms: f64,
     rss_idle_kb: u64,
@@ -175,9 +176,12 @@ async fn bench_backend(
     bare_addr: SocketAddr,
 ) -> anyhow::Result<Report> {
     println!("=== {backend}: preparing a fresh database");
-    let load_average_before = load_average();
-    if load_average_before > 1.0 {
-        eprintln!("warning: load average {load_average_before:.2}: other work will skew figures");
+    let busy0 = machine_busy_seconds();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let other_cpu_share_before = (machine_busy_seconds() - busy0) / cpus() as f64;
+    if other_cpu_share_before > 0.05 {
+        let busy = other_cpu_share_before * 100.0;
+        eprintln!("warning: other work keeps {busy:.0}% of the CPUs busy; figures will suffer");
     }
     let suffix = format!("{:016x}", Rng::seeded().next());
     let mut data = DataGuard::create(backend, &args.postgres_url, &suffix)?;
@@ -272,8 +276,8 @@ async fn bench_backend(
         connections: load.connections,
         warmup_secs: load.warmup.as_secs(),
         duration_secs: load.duration.as_secs(),
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        load_average_before,
+        cpus: cpus(),
+        other_cpu_share_before,
         startup_ms,
         startup_median_ms,
         rss_idle_kb,
@@ -751,12 +755,28 @@ fn postgres_cpu_seconds() -> f64 {
         .sum()
 }
 
-fn load_average() -> f64 {
-    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    s.split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+/// CPU seconds all processes have kept the machine busy (first line of /proc/stat).
+fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let line = stat.lines().next().unwrap_or_default();
+    // cpu user nice system idle iowait irq softirq steal …: everything but idle and iowait.
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let busy: f64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    busy / CLOCK_TICKS_PER_SEC
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Samples the server's VmRSS every 100 ms and keeps the largest.
@@ -838,6 +858,8 @@ struct Measured {
     db_cpu_us_per_req: Option<f64>,
     /// This process's CPU per request: the load generator (plus the bare server, for it).
     bench_cpu_us_per_req: f64,
+    /// Share of all CPUs used by other processes meanwhile: figures are skewed when high.
+    other_cpu_share: f64,
 }
 
 impl Measured {
@@ -852,12 +874,13 @@ impl Measured {
             c.push_str(&format!(" + PostgreSQL {db:.0} µs/req"));
         }
         format!(
-            "{} req/s{ratio}, p50 {:.2} ms, p99 {:.2} ms, {} errors{}",
+            "{} req/s{ratio}, p50 {:.2} ms, p99 {:.2} ms, {} errors{}, other work {:.0}% CPU",
             group(self.rps),
             self.p50_ms,
             self.p99_ms,
             self.errors,
-            cpu.unwrap_or_default()
+            cpu.unwrap_or_default(),
+            self.other_cpu_share * 100.0
         )
     }
 }
@@ -904,6 +927,7 @@ async fn run_load(
     let server_cpu0 = pid.map(|p| cpu_seconds(Some(p)));
     let db_cpu0 = postgres.then(postgres_cpu_seconds);
     let bench_cpu0 = cpu_seconds(None);
+    let (busy0, started) = (machine_busy_seconds(), Instant::now());
     let measure_from = Instant::now() + spec.warmup;
     let stop_at = measure_from + spec.duration;
     let path: Arc<str> = path.into();
@@ -956,10 +980,13 @@ async fn run_load(
             Err(_) => errors += 1,
         }
     }
+    let server_cpu = server_cpu0.map(|c0| cpu_seconds(pid) - c0);
+    let db_cpu = db_cpu0.map(|c0| postgres_cpu_seconds() - c0);
+    let bench_cpu = cpu_seconds(None) - bench_cpu0;
+    let ours = bench_cpu + server_cpu.unwrap_or(0.0) + db_cpu.unwrap_or(0.0);
+    let capacity = started.elapsed().as_secs_f64() * cpus() as f64;
+    let other_cpu_share = ((machine_busy_seconds() - busy0 - ours) / capacity).max(0.0);
     let per_req = |cpu: f64| cpu * 1e6 / total.max(1) as f64;
-    let server_cpu_us_per_req = server_cpu0.map(|c0| per_req(cpu_seconds(pid) - c0));
-    let db_cpu_us_per_req = db_cpu0.map(|c0| per_req(postgres_cpu_seconds() - c0));
-    let bench_cpu_us_per_req = per_req(cpu_seconds(None) - bench_cpu0);
     all.sort_unstable();
     let pct = |q: f64| -> f64 {
         let i = ((all.len() as f64 * q).ceil() as usize).clamp(1, all.len().max(1)) - 1;
@@ -972,9 +999,10 @@ async fn run_load(
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         max_ms: all.last().map_or(0.0, |&us| us as f64 / 1e3),
-        server_cpu_us_per_req,
-        db_cpu_us_per_req,
-        bench_cpu_us_per_req,
+        server_cpu_us_per_req: server_cpu.map(per_req),
+        db_cpu_us_per_req: db_cpu.map(per_req),
+        bench_cpu_us_per_req: per_req(bench_cpu),
+        other_cpu_share,
     }
 }
 
@@ -994,12 +1022,16 @@ fn print_report(r: &Report) {
     );
     println!(
         "load: {} keep-alive HTTP/1.1 connections on loopback, {} s warm-up + {} s per scenario; \
-         client and server share {} CPUs (load average before: {:.2})",
-        r.connections, r.warmup_secs, r.duration_secs, r.cpus, r.load_average_before
+         client and server share {} CPUs (other work before: {:.0}% CPU)",
+        r.connections,
+        r.warmup_secs,
+        r.duration_secs,
+        r.cpus,
+        r.other_cpu_share_before * 100.0
     );
     println!(
-        "{:<13} {:<28} {:>8} {:>7} {:>13} {:>13} {:>6} {:>11}  target",
-        "scenario", "path", "req/s", "vs bare", "p50 ms", "p99 ms", "errors", "srv µs/req"
+        "{:<13} {:<28} {:>8} {:>7} {:>15} {:>15} {:>6} {:>11} {:>6}  target",
+        "scenario", "path", "req/s", "vs bare", "p50 ms", "p99 ms", "errors", "srv µs/req", "other"
     );
     let row = |label: &str, path: &str, m: &Measured, target: String| {
         let vs = |v: f64, base: f64| format!("{v:.2} ({:.1}x)", v / base);
@@ -1009,13 +1041,14 @@ fn print_report(r: &Report) {
             _ => "-".to_owned(),
         };
         println!(
-            "{label:<13} {:<28} {:>8} {:>6.2}x {:>13} {:>13} {:>6} {cpu:>11}  {target}",
+            "{label:<13} {:<28} {:>8} {:>6.2}x {:>15} {:>15} {:>6} {cpu:>11} {:>5.0}%  {target}",
             path.get(..28).unwrap_or(path),
             group(m.rps),
             m.rps / b.rps,
             vs(m.p50_ms, b.p50_ms),
             vs(m.p99_ms, b.p99_ms),
             m.errors,
+            m.other_cpu_share * 100.0,
         );
     };
     row(
@@ -1041,7 +1074,8 @@ fn print_report(r: &Report) {
     }
     println!(
         "tag page: #{} ({} stories); deep page: {} stories down the front page; \
-         srv µs/req = server CPU time per request (+ PostgreSQL's)",
+         srv µs/req = server CPU time per request (+ PostgreSQL's); \
+         other = CPU share used by other processes meanwhile",
         r.popular_tag,
         group(r.popular_tag_stories as f64),
         group(r.deep_offset as f64)

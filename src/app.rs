@@ -71,7 +71,8 @@ impl Application {
 }
 
 pub fn router(services: Services) -> Router {
-    crate::web::router(services)
+    crate::api::router(services.clone())
+        .merge(crate::web::router(services))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

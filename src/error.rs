@@ -18,7 +18,11 @@ pub enum ErrorKind {
     Validation(Vec<FieldError>),
     BadRequest(String),
     Unauthorized,
+    /// 401 with a specific reason (an invalid API token).
+    InvalidToken(String),
     Forbidden,
+    /// 403 with a specific reason (a missing OAuth scope).
+    Denied(String),
     /// A form whose CSRF token does not match the cookie.
     Csrf,
     NotFound,
@@ -84,7 +88,8 @@ impl AppError {
         match self.kind {
             ErrorKind::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Unauthorized | ErrorKind::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            ErrorKind::Denied(_) => StatusCode::FORBIDDEN,
             ErrorKind::Forbidden | ErrorKind::Csrf => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Gone => StatusCode::GONE,
@@ -101,7 +106,10 @@ impl AppError {
                 .map(|e| e.message.as_str())
                 .collect::<Vec<_>>()
                 .join("; "),
-            ErrorKind::BadRequest(m) | ErrorKind::Conflict(m) => m.clone(),
+            ErrorKind::BadRequest(m)
+            | ErrorKind::Conflict(m)
+            | ErrorKind::InvalidToken(m)
+            | ErrorKind::Denied(m) => m.clone(),
             ErrorKind::Unauthorized => "Please log in first.".into(),
             ErrorKind::Forbidden => "You are not allowed to do that.".into(),
             ErrorKind::Csrf => "This form has expired or came from another site. Go back, reload the page and send it again.".into(),

@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    accounts, mod_actions, notifications, post_tags, posts, reactions, reports, sessions,
+    accounts, bookmarks, follows, idempotency_keys, markers, mod_actions, notifications,
+    oauth_apps, oauth_codes, oauth_tokens, post_tags, posts, reactions, reports, sessions,
     story_follows, tags, votes,
 };
 
@@ -96,6 +97,7 @@ pub struct Post {
     pub reply_count: i64,
     pub share_count: i64,
     pub removed_at: Option<NaiveDateTime>,
+    pub spoiler_text: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -220,5 +222,82 @@ pub struct ModAction {
     pub target_post_id: Option<i64>,
     pub report_id: Option<i64>,
     pub note: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_apps)]
+pub struct OauthApp {
+    pub id: i64,
+    pub name: String,
+    pub website: Option<String>,
+    pub redirect_uris: String,
+    pub scopes: String,
+    pub client_id: String,
+    pub client_secret_hash: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_codes)]
+pub struct OauthCode {
+    pub code_hash: String,
+    pub app_id: i64,
+    pub account_id: i64,
+    pub scopes: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_tokens)]
+pub struct OauthToken {
+    pub token_hash: String,
+    pub app_id: i64,
+    pub account_id: Option<i64>,
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = follows)]
+pub struct Follow {
+    pub id: i64,
+    pub ap_id: String,
+    pub follower_id: i64,
+    pub followed_id: i64,
+    pub state: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bookmarks)]
+pub struct Bookmark {
+    pub id: i64,
+    pub account_id: i64,
+    pub post_id: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = markers)]
+pub struct Marker {
+    pub account_id: i64,
+    pub timeline: String,
+    pub last_read_id: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyKey {
+    pub account_id: i64,
+    pub key: String,
+    pub post_id: i64,
     pub created_at: NaiveDateTime,
 }

@@ -49,6 +49,7 @@ diesel::table! {
         reply_count -> BigInt,
         share_count -> BigInt,
         removed_at -> Nullable<Timestamp>,
+        spoiler_text -> Text,
     }
 }
 
@@ -150,7 +151,86 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_apps (id) {
+        id -> BigInt,
+        name -> Text,
+        website -> Nullable<Text>,
+        redirect_uris -> Text,
+        scopes -> Text,
+        client_id -> Text,
+        client_secret_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_codes (code_hash) {
+        code_hash -> Text,
+        app_id -> BigInt,
+        account_id -> BigInt,
+        scopes -> Text,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        code_challenge_method -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_tokens (token_hash) {
+        token_hash -> Text,
+        app_id -> BigInt,
+        account_id -> Nullable<BigInt>,
+        scopes -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    follows (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        follower_id -> BigInt,
+        followed_id -> BigInt,
+        state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bookmarks (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    markers (account_id, timeline) {
+        account_id -> BigInt,
+        timeline -> Text,
+        last_read_id -> Text,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (account_id, key) {
+        account_id -> BigInt,
+        key -> Text,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
+diesel::joinable!(oauth_tokens -> oauth_apps (app_id));
+diesel::joinable!(bookmarks -> posts (post_id));
 diesel::joinable!(votes -> posts (post_id));
 diesel::joinable!(reactions -> posts (post_id));
 diesel::joinable!(story_follows -> posts (post_id));
@@ -170,4 +250,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     reports,
     mod_actions,
+    oauth_apps,
+    oauth_codes,
+    oauth_tokens,
+    follows,
+    bookmarks,
+    markers,
+    idempotency_keys,
 );

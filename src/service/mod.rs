@@ -2,16 +2,22 @@
 //! and never write queries themselves.
 
 pub mod accounts;
+pub mod bookmarks;
 pub mod crypto;
 pub mod follows;
 pub mod moderation;
+pub mod notification_feed;
 pub mod notifications;
+pub mod oauth;
+pub mod posts;
 pub mod reactions;
+pub mod relationships;
 pub mod replies;
 pub mod reports;
 pub mod search;
 pub mod sessions;
 pub mod stories;
+pub mod timelines;
 pub mod views;
 pub mod votes;
 
@@ -21,7 +27,7 @@ use diesel::prelude::*;
 
 use crate::config::Config;
 use crate::db::models::Post;
-use crate::db::schema::posts;
+use crate::db::schema::posts as posts_t;
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
 
@@ -70,13 +76,13 @@ pub const PAGE_SIZE: i64 = 20;
 /// and replies on one post queue up) and returns it. A deleted or removed post cannot be
 /// acted on: 410 Gone.
 pub(crate) fn lock_post(conn: &mut DbConn, id: i64) -> Result<Post, AppError> {
-    let touched = diesel::update(posts::table.find(id))
-        .set(posts::id.eq(posts::id))
+    let touched = diesel::update(posts_t::table.find(id))
+        .set(posts_t::id.eq(posts_t::id))
         .execute(conn)?;
     if touched == 0 {
         return Err(AppError::not_found());
     }
-    let post = posts::table.find(id).first::<Post>(conn)?;
+    let post = posts_t::table.find(id).first::<Post>(conn)?;
     if post.deleted_at.is_some() || post.removed_at.is_some() {
         return Err(AppError::gone());
     }

@@ -22,6 +22,8 @@ pub enum Kind {
     Mention,
     Vote,
     Reaction,
+    /// Someone followed your account.
+    Follow,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
             Kind::Mention => "mention",
             Kind::Vote => "vote",
             Kind::Reaction => "reaction",
+            Kind::Follow => "follow",
         }
     }
 }
@@ -86,6 +89,7 @@ impl NotificationView {
             "vote" if self.detail == "down" => "voted your post down".to_owned(),
             "vote" => "voted your post up".to_owned(),
             "reaction" => format!("reacted {} to your post", self.detail),
+            "follow" => "followed you".to_owned(),
             other => other.to_owned(),
         }
     }

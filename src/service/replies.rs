@@ -6,11 +6,12 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::notifications::{self, Kind};
+use super::posts::{PostExtras, apply_extras};
 use super::stories::{ensure_tags, link_tags};
 use super::views::{AuthorView, Engagement, load_engagement};
 use super::{Services, lock_post};
 use crate::db::models::{Account, AccountBrief, NewPost, Post};
-use crate::db::schema::{accounts, posts, story_follows};
+use crate::db::schema::{accounts, post_tags, posts, story_follows};
 use crate::db::{DbConn, ids, write_tx};
 use crate::domain::scoring;
 use crate::domain::text::{extract_mentions, render_with_mentions};
@@ -75,6 +76,18 @@ pub async fn reply(
     parent_id: i64,
     body: &str,
 ) -> Result<i64, AppError> {
+    reply_with(svc, author, parent_id, body, PostExtras::default()).await
+}
+
+/// [`reply`] with what a client app may add (content warning, idempotency key), stored
+/// in the same transaction.
+pub async fn reply_with(
+    svc: &Services,
+    author: &Account,
+    parent_id: i64,
+    body: &str,
+    extras: PostExtras,
+) -> Result<i64, AppError> {
     let body = check_body(body)?;
     let author_id = author.id;
     let base = svc.base_url().to_owned();
@@ -120,6 +133,7 @@ pub async fn reply(
                     .set(posts::reply_count.eq(posts::reply_count + 1))
                     .execute(conn)?;
                 link_tags(conn, id, tags)?;
+                apply_extras(conn, id, author_id, &extras)?;
 
                 let mut told: HashSet<i64> = HashSet::from([author_id]);
                 if told.insert(parent.account_id) {
@@ -161,6 +175,57 @@ pub async fn reply(
                     }
                 }
                 Ok(id)
+            })
+        })
+        .await
+}
+
+/// Edits a reply (its author only): the text, and the content warning when given.
+pub async fn update(
+    svc: &Services,
+    editor: &Account,
+    id: i64,
+    body: &str,
+    spoiler_text: Option<String>,
+) -> Result<(), AppError> {
+    let body = check_body(body)?;
+    let editor_id = editor.id;
+    let base = svc.base_url().to_owned();
+    svc.db
+        .run(move |conn| {
+            let mentioned = resolve_mentions(conn, &body)?;
+            let linker = |lower: &str| {
+                mentioned
+                    .get(lower)
+                    .map(|(_, name)| format!("{base}/@{name}"))
+            };
+            let html = render_with_mentions(&body, &base, &linker);
+            let tags = ensure_tags(conn, &body)?;
+            write_tx(conn, |conn| {
+                let post = lock_post(conn, id)?;
+                if post.in_reply_to_id.is_none() {
+                    return Err(AppError::not_found());
+                }
+                if post.account_id != editor_id {
+                    return Err(AppError::forbidden());
+                }
+                let now = Utc::now().naive_utc();
+                diesel::update(posts::table.find(id))
+                    .set((
+                        posts::body.eq(&body),
+                        posts::content_html.eq(&html),
+                        posts::updated_at.eq(now),
+                        posts::edited_at.eq(Some(now)),
+                    ))
+                    .execute(conn)?;
+                if let Some(spoiler) = &spoiler_text {
+                    diesel::update(posts::table.find(id))
+                        .set(posts::spoiler_text.eq(spoiler))
+                        .execute(conn)?;
+                }
+                diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id))).execute(conn)?;
+                link_tags(conn, id, tags)?;
+                Ok(())
             })
         })
         .await

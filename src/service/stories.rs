@@ -3,6 +3,7 @@
 use chrono::Utc;
 use diesel::prelude::*;
 
+use super::posts::{PostExtras, apply_extras};
 use super::views::{StoryView, assemble};
 use super::{PAGE_SIZE, Page, Services};
 use crate::db::models::{Account, AccountBrief, NewPost, NewTag, Post, PostTag, Tag};
@@ -20,6 +21,28 @@ pub async fn create(
     body: &str,
 ) -> Result<i64, AppError> {
     let draft = StoryDraft::parse(headline, body).map_err(AppError::validation)?;
+    insert(svc, author, draft, PostExtras::default()).await
+}
+
+/// Publishes a story posted from a client app as a status: the body may be empty, and the
+/// content warning, visibility and idempotency key are stored in the same transaction.
+pub async fn create_status(
+    svc: &Services,
+    author: &Account,
+    headline: &str,
+    body: &str,
+    extras: PostExtras,
+) -> Result<i64, AppError> {
+    let draft = StoryDraft::parse_status(headline, body).map_err(AppError::validation)?;
+    insert(svc, author, draft, extras).await
+}
+
+async fn insert(
+    svc: &Services,
+    author: &Account,
+    draft: StoryDraft,
+    extras: PostExtras,
+) -> Result<i64, AppError> {
     let id = ids::new_id();
     let ap_id = svc.story_ap_id(id);
     let html = render(&draft.body, svc.base_url());
@@ -47,6 +70,7 @@ pub async fn create(
                     })
                     .execute(conn)?;
                 link_tags(conn, id, tags)?;
+                apply_extras(conn, id, author_id, &extras)?;
                 Ok(id)
             })
         })
@@ -62,6 +86,30 @@ pub async fn update(
     body: &str,
 ) -> Result<(), AppError> {
     let draft = StoryDraft::parse(headline, body).map_err(AppError::validation)?;
+    apply_update(svc, editor, id, draft, None).await
+}
+
+/// Edits a story from a client app: the body may be empty; `spoiler_text` (the content
+/// warning) is replaced when given.
+pub async fn update_status(
+    svc: &Services,
+    editor: &Account,
+    id: i64,
+    headline: &str,
+    body: &str,
+    spoiler_text: Option<String>,
+) -> Result<(), AppError> {
+    let draft = StoryDraft::parse_status(headline, body).map_err(AppError::validation)?;
+    apply_update(svc, editor, id, draft, spoiler_text).await
+}
+
+async fn apply_update(
+    svc: &Services,
+    editor: &Account,
+    id: i64,
+    draft: StoryDraft,
+    spoiler_text: Option<String>,
+) -> Result<(), AppError> {
     let html = render(&draft.body, svc.base_url());
     let editor_id = editor.id;
     svc.db
@@ -82,6 +130,11 @@ pub async fn update(
                         posts::edited_at.eq(Some(now)),
                     ))
                     .execute(conn)?;
+                if let Some(spoiler) = &spoiler_text {
+                    diesel::update(posts::table.find(id))
+                        .set(posts::spoiler_text.eq(spoiler))
+                        .execute(conn)?;
+                }
                 diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id))).execute(conn)?;
                 link_tags(conn, id, tags)?;
                 Ok(())

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod context;
 pub mod moderation;
+pub mod oauth;
 pub mod pages;
 pub mod posts;
 pub mod profiles;
@@ -68,6 +69,10 @@ pub fn router(svc: Services) -> Router {
         .route("/replies/{id}", get(posts::show_reply))
         .route("/replies/{id}/delete", post(posts::delete_reply))
         .route("/notifications", get(posts::notifications_page))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_form).post(oauth::authorize),
+        )
         .route("/tags/{tag}", get(stories::tag_page))
         .route(
             "/settings",

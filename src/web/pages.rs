@@ -223,3 +223,21 @@ pub struct NotificationsPage<'a> {
     pub items: Vec<crate::service::notifications::NotificationView>,
     pub next_href: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "authorize.html")]
+pub struct AuthorizePage<'a> {
+    pub ctx: &'a Ctx,
+    pub app_name: String,
+    pub app_website: String,
+    pub scopes: Vec<String>,
+    pub params: super::oauth::AuthorizeParams,
+}
+
+#[derive(Template)]
+#[template(path = "oob_code.html")]
+pub struct OobCodePage<'a> {
+    pub ctx: &'a Ctx,
+    pub app_name: String,
+    pub code: String,
+}
