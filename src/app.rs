@@ -52,9 +52,13 @@ impl Application {
 
     /// Serves until ctrl-c / SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         Ok(())
     }
 
@@ -63,9 +67,13 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop)
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await?;
         Ok(())
     }
 }
@@ -73,6 +81,10 @@ impl Application {
 pub fn router(services: Services) -> Router {
     crate::api::router(services.clone())
         .merge(crate::web::router(services))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::http_limit::Limiter::default(),
+            crate::http_limit::layer,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -10,5 +10,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod http_limit;
 pub mod service;
 pub mod web;

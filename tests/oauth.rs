@@ -444,3 +444,45 @@ async fn instance_endpoints_answer_with_and_without_slash() {
     let v: Value = res.json().await.unwrap();
     assert!(v["error"].is_string());
 }
+
+#[tokio::test]
+async fn sign_in_endpoints_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/oauth/token", app.base);
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", "x"),
+        ("client_secret", "y"),
+    ];
+    for i in 0..30 {
+        let res = client.post(&url).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "request {i}");
+        assert_eq!(res.headers()["x-ratelimit-limit"], "30");
+    }
+    let res = client.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["x-ratelimit-remaining"], "0");
+    assert!(res.headers().contains_key("x-ratelimit-reset"));
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"], "Too many requests");
+    // Another client behind the same local proxy is counted apart.
+    let res = client
+        .post(&url)
+        .header("x-forwarded-for", "203.0.113.7")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Reading pages is not limited by it.
+    assert_eq!(
+        client
+            .get(format!("{}/", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,276 @@
+//! `/api/v1/statuses`: post, read, edit, delete, thread context, favourite (= up-vote),
+//! bookmark, our down-vote extension, and Pleroma's emoji reactions. Stories and replies
+//! are both statuses; a story's headline is the first line of the text (or `headline`).
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::entities::{Account, Context, EmojiReaction, Status, StatusSource};
+use super::params::{opt_id, page_url, path_id, range};
+use super::{ApiForm, Auth, Paging, paged};
+use crate::error::AppError;
+use crate::service::posts::{self, NewStatus};
+use crate::service::votes::VoteChoice;
+use crate::service::{Services, bookmarks};
+
+pub fn routes() -> Router<Services> {
+    Router::new()
+        .route("/api/v1/statuses", post(create))
+        .route(
+            "/api/v1/statuses/{id}",
+            get(show).put(update).delete(delete),
+        )
+        .route("/api/v1/statuses/{id}/source", get(source))
+        .route("/api/v1/statuses/{id}/context", get(context))
+        .route("/api/v1/statuses/{id}/favourite", post(favourite))
+        .route("/api/v1/statuses/{id}/unfavourite", post(unfavourite))
+        .route("/api/v1/statuses/{id}/favourited_by", get(favourited_by))
+        .route("/api/v1/statuses/{id}/reblogged_by", get(reblogged_by))
+        .route("/api/v1/statuses/{id}/downvote", post(downvote))
+        .route("/api/v1/statuses/{id}/undownvote", post(undownvote))
+        .route("/api/v1/statuses/{id}/bookmark", post(bookmark))
+        .route("/api/v1/statuses/{id}/unbookmark", post(unbookmark))
+        .route("/api/v1/pleroma/statuses/{id}/reactions", get(reactions))
+        .route(
+            "/api/v1/pleroma/statuses/{id}/reactions/{emoji}",
+            put(react).delete(unreact),
+        )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StatusForm {
+    status: Option<String>,
+    #[serde(deserialize_with = "opt_id")]
+    in_reply_to_id: Option<i64>,
+    spoiler_text: Option<String>,
+    visibility: Option<String>,
+    /// Our extension: the story's headline (otherwise the first line of `status`).
+    headline: Option<String>,
+}
+
+async fn create(
+    State(svc): State<Services>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiForm(form): ApiForm<StatusForm>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:statuses")?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let view = posts::create_status(
+        &svc,
+        user,
+        NewStatus {
+            text: form.status.unwrap_or_default(),
+            in_reply_to_id: form.in_reply_to_id,
+            spoiler_text: form.spoiler_text.unwrap_or_default(),
+            visibility: form.visibility,
+            idempotency_key: key,
+            headline: form.headline,
+        },
+    )
+    .await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn show(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let id = path_id(&id)?;
+    let view = posts::get_status(&svc, id, auth.viewer().map(|a| a.id)).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn source(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<StatusSource>, AppError> {
+    let user = auth.user("read:statuses")?;
+    let view = posts::get_status(&svc, path_id(&id)?, Some(user.id)).await?;
+    Ok(Json(StatusSource::from(&view)))
+}
+
+async fn update(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiForm(form): ApiForm<StatusForm>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:statuses")?;
+    let view = posts::update_status(
+        &svc,
+        user,
+        path_id(&id)?,
+        form.status.as_deref().unwrap_or(""),
+        form.spoiler_text.as_deref(),
+        form.headline.as_deref(),
+    )
+    .await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn delete(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:statuses")?;
+    let view = posts::delete_status(&svc, user, path_id(&id)?).await?;
+    Ok(Json(Status::with_text(&view, svc.base_url())))
+}
+
+async fn context(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Context>, AppError> {
+    let viewer = auth.viewer().map(|a| a.id);
+    let (up, down) = posts::context(&svc, path_id(&id)?, viewer).await?;
+    let base = svc.base_url();
+    Ok(Json(Context {
+        ancestors: Status::list(&up, base),
+        descendants: Status::list(&down, base),
+    }))
+}
+
+async fn favourite(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:favourites")?;
+    let view = posts::vote(&svc, user, path_id(&id)?, VoteChoice::Up).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn unfavourite(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:favourites")?;
+    let view = posts::take_back_vote(&svc, user, path_id(&id)?, 1).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+/// Our extension: a down-vote (replaces an up-vote, as on the web page).
+async fn downvote(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:favourites")?;
+    let view = posts::vote(&svc, user, path_id(&id)?, VoteChoice::Down).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn undownvote(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:favourites")?;
+    let view = posts::take_back_vote(&svc, user, path_id(&id)?, -1).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn favourited_by(
+    State(svc): State<Services>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    axum::extract::Query(paging): axum::extract::Query<Paging>,
+) -> Result<Response, AppError> {
+    let viewer = auth.viewer().map(|a| a.id);
+    let page = posts::favourited_by(&svc, path_id(&id)?, viewer, range(&paging)).await?;
+    let base = svc.base_url();
+    let items: Vec<Account> = page
+        .items
+        .iter()
+        .map(|a| Account::from_view(a, base))
+        .collect();
+    Ok(paged(items, &page_url(&svc, &uri), &page.keys))
+}
+
+/// Nobody boosts on Tidings: always empty (for a status that exists).
+async fn reblogged_by(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Account>>, AppError> {
+    posts::get_status(&svc, path_id(&id)?, auth.viewer().map(|a| a.id)).await?;
+    Ok(Json(Vec::new()))
+}
+
+async fn bookmark(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:bookmarks")?;
+    let id = path_id(&id)?;
+    posts::get_status(&svc, id, Some(user.id)).await?;
+    bookmarks::bookmark(&svc, user, id).await?;
+    let view = posts::get_status(&svc, id, Some(user.id)).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn unbookmark(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:bookmarks")?;
+    let id = path_id(&id)?;
+    posts::get_status(&svc, id, Some(user.id)).await?;
+    bookmarks::unbookmark(&svc, user, id).await?;
+    let view = posts::get_status(&svc, id, Some(user.id)).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+/// Pleroma: `[{name, count, me, accounts}]`.
+async fn reactions(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<EmojiReaction>>, AppError> {
+    let viewer = auth.viewer().map(|a| a.id);
+    let groups = posts::reactions_of(&svc, path_id(&id)?, viewer).await?;
+    let base = svc.base_url();
+    Ok(Json(
+        groups
+            .iter()
+            .map(|g| EmojiReaction::from_group(g, base))
+            .collect(),
+    ))
+}
+
+async fn react(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path((id, emoji)): Path<(String, String)>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:favourites")?;
+    let view = posts::react(&svc, user, path_id(&id)?, &emoji).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+async fn unreact(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path((id, emoji)): Path<(String, String)>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:favourites")?;
+    let view = posts::unreact(&svc, user, path_id(&id)?, &emoji).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
