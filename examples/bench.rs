@@ -220,7 +220,7 @@ async fn bench_backend(
         warmup: Duration::from_secs(1),
         duration: Duration::from_secs(args.duration_secs),
     };
-    let bare = run_load(bare_addr, "/", &load, None, false).await;
+    let bare = run_load(bare_addr, "/", &load, None, None).await;
     println!("bare axum route: {}", bare.summary(None));
 
     let scenarios = [
@@ -245,8 +245,8 @@ async fn bench_backend(
         if status != 200 {
             bail!("{label} {path} answered {status} instead of 200");
         }
-        let postgres = backend == "postgres";
-        let m = run_load(server.addr, &path, &load, Some(server.pid), postgres).await;
+        let db = data.postgres.as_ref().map(|(_, name)| name.as_str());
+        let m = run_load(server.addr, &path, &load, Some(server.pid), db).await;
         println!("{label}: {}", m.summary(Some(&bare)));
         let front_rps = results.first().map_or(m.rps, |f| f.m.rps);
         results.push(Scenario {
@@ -740,8 +740,9 @@ fn cpu_seconds(pid: Option<u32>) -> f64 {
     (ticks(11) + ticks(12)) / CLOCK_TICKS_PER_SEC
 }
 
-/// CPU seconds used by all PostgreSQL processes on this machine (its backends do the queries).
-fn postgres_cpu_seconds() -> f64 {
+/// CPU seconds used by the PostgreSQL backends serving database `db` (their process title
+/// names it), so other databases' work on the same server is not counted.
+fn postgres_cpu_seconds(db: &str) -> f64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return 0.0;
     };
@@ -749,7 +750,9 @@ fn postgres_cpu_seconds() -> f64 {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"));
+            let title = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             comm.is_ok_and(|c| c.trim() == "postgres")
+                && String::from_utf8_lossy(&title).contains(&format!(" {db} "))
         })
         .map(|pid| cpu_seconds(Some(pid)))
         .sum()
@@ -854,7 +857,7 @@ struct Measured {
     max_ms: f64,
     /// Server process CPU per request (warm-up included); none for the in-process bare route.
     server_cpu_us_per_req: Option<f64>,
-    /// PostgreSQL's CPU per request (all its processes), for the postgres backend.
+    /// CPU per request of the PostgreSQL backends serving the bench database.
     db_cpu_us_per_req: Option<f64>,
     /// This process's CPU per request: the load generator (plus the bare server, for it).
     bench_cpu_us_per_req: f64,
@@ -916,16 +919,16 @@ async fn get_once(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, usize)> 
 }
 
 /// `connections` keep-alive connections, one task each, sending requests back to back.
-/// With `pid`, the server's CPU time is measured too, and PostgreSQL's with `postgres`.
+/// With `pid`, the server's CPU time is measured too, and with `postgres_db` PostgreSQL's.
 async fn run_load(
     addr: SocketAddr,
     path: &str,
     spec: &LoadSpec,
     pid: Option<u32>,
-    postgres: bool,
+    postgres_db: Option<&str>,
 ) -> Measured {
     let server_cpu0 = pid.map(|p| cpu_seconds(Some(p)));
-    let db_cpu0 = postgres.then(postgres_cpu_seconds);
+    let db_cpu0 = postgres_db.map(postgres_cpu_seconds);
     let bench_cpu0 = cpu_seconds(None);
     let (busy0, started) = (machine_busy_seconds(), Instant::now());
     let measure_from = Instant::now() + spec.warmup;
@@ -981,7 +984,9 @@ async fn run_load(
         }
     }
     let server_cpu = server_cpu0.map(|c0| cpu_seconds(pid) - c0);
-    let db_cpu = db_cpu0.map(|c0| postgres_cpu_seconds() - c0);
+    let db_cpu = db_cpu0
+        .zip(postgres_db)
+        .map(|(c0, db)| postgres_cpu_seconds(db) - c0);
     let bench_cpu = cpu_seconds(None) - bench_cpu0;
     let ours = bench_cpu + server_cpu.unwrap_or(0.0) + db_cpu.unwrap_or(0.0);
     let capacity = started.elapsed().as_secs_f64() * cpus() as f64;

@@ -18,7 +18,10 @@ use crate::service::{Services, accounts, search};
 
 pub fn routes() -> Router<Services> {
     Router::new()
-        .route("/api/v1/accounts/verify_credentials", get(verify_credentials))
+        .route(
+            "/api/v1/accounts/verify_credentials",
+            get(verify_credentials),
+        )
         .route(
             "/api/v1/accounts/update_credentials",
             patch(update_credentials),

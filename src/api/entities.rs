@@ -163,10 +163,7 @@ pub struct Tag {
 impl Tag {
     pub fn new(name: &str, base: &str) -> Tag {
         Tag {
-            url: format!(
-                "{base}/tags/{}",
-                crate::domain::text::normalize_tag(name)
-            ),
+            url: format!("{base}/tags/{}", crate::domain::text::normalize_tag(name)),
             name: name.to_owned(),
             history: Vec::new(),
             following: false,
@@ -285,8 +282,12 @@ pub fn status_content(p: &PostView) -> String {
 
 impl Status {
     pub fn from_view(p: &PostView, base: &str) -> Status {
-        let reactions: Vec<EmojiReaction> =
-            p.engagement.reactions.iter().map(EmojiReaction::from).collect();
+        let reactions: Vec<EmojiReaction> = p
+            .engagement
+            .reactions
+            .iter()
+            .map(EmojiReaction::from)
+            .collect();
         Status {
             id: p.id.to_string(),
             uri: p.ap_id.clone(),

@@ -23,6 +23,8 @@ pub fn routes() -> Router<Services> {
     Router::new()
         .route("/api/v2/search", get(search_v2))
         .route("/api/v1/reports", axum::routing::post(report))
+        // Mastodon.py posts here, with the slash.
+        .route("/api/v1/reports/", axum::routing::post(report))
         .route("/api/v1/markers", get(get_markers).post(set_markers))
         .route("/static/avatar.png", get(avatar))
         .route("/static/header.png", get(header_png))
@@ -172,7 +174,8 @@ async fn report(
     reports::check_reason(&reason)?;
     let mut first_id = None;
     if status_ids.is_empty() {
-        first_id = Some(reports::create(&svc, user, ReportTarget::Account(account_id), &reason).await?);
+        first_id =
+            Some(reports::create(&svc, user, ReportTarget::Account(account_id), &reason).await?);
     } else {
         for id in &status_ids {
             let made = reports::create(&svc, user, ReportTarget::Post(*id), &reason).await?;
@@ -198,7 +201,11 @@ async fn report(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct MarkersQuery {
-    #[serde(rename = "timeline[]", alias = "timeline", deserialize_with = "string_list")]
+    #[serde(
+        rename = "timeline[]",
+        alias = "timeline",
+        deserialize_with = "string_list"
+    )]
     timeline: Vec<String>,
 }
 

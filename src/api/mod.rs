@@ -1,9 +1,16 @@
 //! Mastodon-compatible client API (JSON). Its own wire types live in `entities`; handlers
 //! call the same `service` functions as the web pages.
 
+pub mod accounts;
 pub mod auth;
+pub mod entities;
 pub mod instance;
+pub mod misc;
+pub mod notifications;
 pub mod oauth;
+pub mod params;
+pub mod statuses;
+pub mod timelines;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -26,6 +33,11 @@ pub fn router(svc: Services) -> Router {
     Router::new()
         .merge(oauth::routes())
         .merge(instance::routes())
+        .merge(statuses::routes())
+        .merge(timelines::routes())
+        .merge(accounts::routes())
+        .merge(notifications::routes())
+        .merge(misc::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(middleware::from_fn(json_errors))
         .with_state(svc)

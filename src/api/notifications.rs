@@ -117,7 +117,10 @@ mod tests {
             types: vec!["mention".into(), "favourite".into()],
             exclude_types: vec![],
         };
-        assert_eq!(kinds_for(&q), ["reply", "followed_reply", "mention", "vote"]);
+        assert_eq!(
+            kinds_for(&q),
+            ["reply", "followed_reply", "mention", "vote"]
+        );
         let q = TypesQuery {
             types: vec![],
             exclude_types: vec!["mention".into(), "pleroma:emoji_reaction".into()],

@@ -150,8 +150,8 @@ mod tests {
 
     #[test]
     fn html_form_arrays_ids_and_flags() {
-        let q: Q = serde_html_form::from_str("id[]=1&id[]=x&id[]=3&local=true&in_reply_to_id=")
-            .unwrap();
+        let q: Q =
+            serde_html_form::from_str("id[]=1&id[]=x&id[]=3&local=true&in_reply_to_id=").unwrap();
         assert_eq!(q.ids, [1, 3]);
         assert!(q.local);
         assert_eq!(q.in_reply_to_id, None);
@@ -159,8 +159,9 @@ mod tests {
         assert_eq!(q.ids, [7]);
         assert!(!q.local);
         assert_eq!(q.in_reply_to_id, Some(42));
-        let q: Q = serde_json::from_str(r#"{"id[]": ["5", 6], "local": true, "in_reply_to_id": 9}"#)
-            .unwrap();
+        let q: Q =
+            serde_json::from_str(r#"{"id[]": ["5", 6], "local": true, "in_reply_to_id": 9}"#)
+                .unwrap();
         assert_eq!(q.ids, [5, 6]);
         assert_eq!(q.in_reply_to_id, Some(9));
     }

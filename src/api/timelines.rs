@@ -2,11 +2,11 @@
 //! (up-voted posts) and bookmarks. All paged with `max_id` / `since_id` / `min_id` and a
 //! `Link` header.
 
+use axum::Router;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
 use super::entities::Status;

@@ -8,13 +8,14 @@ use super::{Services, lock_post};
 use crate::db::models::{Account, Bookmark, Marker};
 use crate::db::schema::{bookmarks, markers};
 use crate::db::{ids, is_unique_violation};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 
 /// Bookmarks a post; bookmarking twice is bookmarking once. Deleted or removed posts
 /// cannot be bookmarked (410).
 pub async fn bookmark(svc: &Services, account: &Account, post_id: i64) -> Result<(), AppError> {
     let account_id = account.id;
-    svc.db
+    let done = svc
+        .db
         .write(move |conn| {
             lock_post(conn, post_id)?;
             let exists = bookmarks::table
@@ -36,12 +37,19 @@ pub async fn bookmark(svc: &Services, account: &Account, post_id: i64) -> Result
                 .execute(conn);
             match inserted {
                 Ok(_) => Ok(()),
-                Err(e) if is_unique_violation(&e) => Ok(()),
+                // A concurrent request bookmarked first: roll back, it is there.
+                Err(e) if is_unique_violation(&e) => Err(AppError::conflict(ALREADY)),
                 Err(e) => Err(AppError::internal(e)),
             }
         })
-        .await
+        .await;
+    match done {
+        Err(e) if matches!(&e.kind, ErrorKind::Conflict(m) if m == ALREADY) => Ok(()),
+        other => other,
+    }
 }
+
+const ALREADY: &str = "already bookmarked";
 
 /// Removes a bookmark; removing one that is not there changes nothing.
 pub async fn unbookmark(svc: &Services, account: &Account, post_id: i64) -> Result<(), AppError> {

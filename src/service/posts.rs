@@ -116,7 +116,7 @@ pub fn load_posts(
     Ok(ids.iter().filter_map(|id| views.remove(id)).collect())
 }
 
-/// Builds views for post rows already loaded (same order), in at most eleven queries.
+/// Builds views for post rows already loaded (same order), in at most twelve queries.
 pub fn assemble_posts(
     conn: &mut DbConn,
     rows: Vec<Post>,
@@ -196,6 +196,20 @@ pub fn assemble_posts(
             .collect()
     };
 
+    // A moderator's removal of a story hides its whole thread.
+    let root_ids: Vec<i64> = unique(rows.iter().filter_map(|p| p.thread_root_id));
+    let removed_roots: HashSet<i64> = if root_ids.is_empty() {
+        HashSet::new()
+    } else {
+        posts::table
+            .filter(posts::id.eq_any(&root_ids))
+            .filter(posts::removed_at.is_not_null())
+            .select(posts::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect()
+    };
+
     let reply_ids: Vec<i64> = rows
         .iter()
         .filter(|p| p.in_reply_to_id.is_some())
@@ -252,7 +266,9 @@ pub fn assemble_posts(
                 in_reply_to_account_id: p
                     .in_reply_to_id
                     .and_then(|id| parent_authors.get(&id).copied()),
-                removed: p.removed_at.is_some() || author.suspended,
+                removed: p.removed_at.is_some()
+                    || author.suspended
+                    || p.thread_root_id.is_some_and(|r| removed_roots.contains(&r)),
                 bookmarked: bookmarked.contains(&p.id),
                 id: p.id,
                 ap_id: p.ap_id,

@@ -13,7 +13,7 @@ use crate::db::models::{Account, Follow};
 use crate::db::schema::{accounts, follows, posts};
 use crate::db::{DbConn, ids, is_unique_violation};
 use crate::domain::text::render;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 
 /// The columns of an account that profiles need (no keys, no password hash).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -234,7 +234,8 @@ pub async fn follow(
         return Err(AppError::field("id", "You cannot follow yourself."));
     }
     let base = svc.base_url().to_owned();
-    svc.db
+    let done = svc
+        .db
         .write(move |conn| {
             let target = accounts::table
                 .find(target_id)
@@ -280,15 +281,28 @@ pub async fn follow(
                             "",
                         )?;
                     }
-                    // A concurrent request followed first: following twice is following once.
-                    Err(e) if is_unique_violation(&e) => {}
+                    // A concurrent request followed first: roll back (PostgreSQL allows
+                    // nothing more in this transaction); following twice is following once.
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(AppError::conflict(ALREADY_FOLLOWING));
+                    }
                     Err(e) => return Err(AppError::internal(e)),
                 }
             }
-            Ok(relationships_in(conn, follower_id, &[target_id])?.remove(0))
+            Ok(())
         })
-        .await
+        .await;
+    match done {
+        Ok(()) => {}
+        Err(e) if matches!(&e.kind, ErrorKind::Conflict(m) if m == ALREADY_FOLLOWING) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(relationships(svc, follower_id, vec![target_id])
+        .await?
+        .remove(0))
 }
+
+const ALREADY_FOLLOWING: &str = "already following";
 
 /// Stops following (or withdraws a request); unfollowing someone not followed changes nothing.
 pub async fn unfollow(

@@ -417,13 +417,16 @@ pub async fn by_tag(
                 .first::<Tag>(conn)
                 .optional()?
                 .ok_or_else(AppError::not_found)?;
-            let story_ids = post_tags::table
+            // Driven by the (tag_id, post_id) primary key, newest first: no scan of posts.
+            let rows = post_tags::table
+                .inner_join(posts::table.inner_join(accounts::table))
                 .filter(post_tags::tag_id.eq(tag.id))
-                .select(post_tags::post_id);
-            let rows = listed()
-                .filter(posts::id.eq_any(story_ids))
-                .filter(posts::id.lt(before.unwrap_or(i64::MAX)))
-                .order(posts::id.desc())
+                .filter(post_tags::post_id.lt(before.unwrap_or(i64::MAX)))
+                .filter(posts::in_reply_to_id.is_null())
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::removed_at.is_null())
+                .filter(accounts::suspended_at.is_null())
+                .order(post_tags::post_id.desc())
                 .limit(PAGE_SIZE + 1)
                 .select((Post::as_select(), AccountBrief::as_select()))
                 .load::<(Post, AccountBrief)>(conn)?;

@@ -129,7 +129,10 @@ async fn posts_page(
     svc.db
         .run(move |conn| {
             let ids = f(conn)?;
-            let items = load_posts(conn, &ids, viewer, &base)?;
+            let items = load_posts(conn, &ids, viewer, &base)?
+                .into_iter()
+                .filter(PostView::visible)
+                .collect();
             Ok(Paged { items, keys: ids })
         })
         .await
@@ -175,16 +178,18 @@ pub async fn tag(
         else {
             return Ok(Vec::new());
         };
-        let tagged = post_tags::table
-            .filter(post_tags::tag_id.eq(tag_id))
-            .select(post_tags::post_id);
+        // Driven by the (tag_id, post_id) primary key: no scan of posts.
         Ok(keyset!(
-            listed()
+            post_tags::table
+                .inner_join(posts::table.inner_join(accounts::table))
+                .filter(post_tags::tag_id.eq(tag_id))
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::removed_at.is_null())
+                .filter(accounts::suspended_at.is_null())
                 .filter(posts::visibility.eq("public"))
                 .filter(posts::local.eq_any(origin.locals()))
-                .filter(posts::id.eq_any(tagged))
-                .select(posts::id),
-            posts::id,
+                .select(post_tags::post_id),
+            post_tags::post_id,
             range,
             conn
         ))
@@ -330,7 +335,10 @@ fn paged_by_key(
     base: &str,
 ) -> Result<Paged<PostView>, AppError> {
     let post_ids: Vec<i64> = rows.iter().map(|(_, p)| *p).collect();
-    let items = load_posts(conn, &post_ids, Some(viewer), base)?;
+    let items = load_posts(conn, &post_ids, Some(viewer), base)?
+        .into_iter()
+        .filter(PostView::visible)
+        .collect();
     Ok(Paged {
         items,
         keys: rows.into_iter().map(|(k, _)| k).collect(),
