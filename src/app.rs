@@ -80,7 +80,13 @@ impl Application {
 
 pub fn router(services: Services) -> Router {
     crate::api::router(services.clone())
-        .merge(crate::web::router(services))
+        .merge(crate::federation::router(services.clone()))
+        .merge(crate::web::router(services.clone()))
+        // ActivityPub requests for HTML page URLs (`/@name`, `/stories/{id}`) get JSON.
+        .layer(axum::middleware::from_fn_with_state(
+            services,
+            crate::federation::negotiate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             crate::http_limit::Limiter::default(),
             crate::http_limit::layer,

@@ -228,6 +228,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The instance actor's key pair (one row, id `main`).
+    instance_keys (id) {
+        id -> Text,
+        public_key_pem -> Text,
+        private_key_pem -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(oauth_tokens -> oauth_apps (app_id));
 diesel::joinable!(bookmarks -> posts (post_id));

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod bookmarks;
+pub mod cache;
 pub mod crypto;
 pub mod follows;
 pub mod moderation;
@@ -37,6 +38,8 @@ pub struct Services {
     pub db: Db,
     pub config: Arc<Config>,
     base_url: Arc<str>,
+    /// Short-lived copies of the public lists (see `cache`).
+    pub lists: Arc<cache::ListCache>,
 }
 
 impl Services {
@@ -46,6 +49,7 @@ impl Services {
             db,
             config: Arc::new(config),
             base_url,
+            lists: Arc::default(),
         }
     }
 

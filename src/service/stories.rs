@@ -3,6 +3,7 @@
 use chrono::Utc;
 use diesel::prelude::*;
 
+use super::cache::cached;
 use super::posts::{PostExtras, apply_extras};
 use super::views::{StoryView, assemble};
 use super::{PAGE_SIZE, Page, Services};
@@ -336,6 +337,7 @@ impl Cursor {
 }
 
 /// A page of a sorted list, with the cursor of the next page.
+#[derive(Clone)]
 pub struct SortedPage {
     pub items: Vec<StoryView>,
     pub next: Option<Cursor>,
@@ -348,44 +350,62 @@ pub async fn front_page(
     sort: Sort,
     after: Option<Cursor>,
 ) -> Result<SortedPage, AppError> {
+    let key = format!(
+        "front:{}:{}",
+        sort.as_str(),
+        after.map(|c| c.encode()).unwrap_or_default()
+    );
+    cached(&svc.lists, key, || load_front_page(svc, sort, after)).await
+}
+
+async fn load_front_page(
+    svc: &Services,
+    sort: Sort,
+    after: Option<Cursor>,
+) -> Result<SortedPage, AppError> {
     svc.db
         .run(move |conn| {
-            let base = listed().select((Post::as_select(), AccountBrief::as_select()));
             let limit = PAGE_SIZE + 1;
-            let rows: Vec<(Post, AccountBrief)> = match (sort, after) {
-                (Sort::Top, Some(Cursor::Top(k, id))) => base
-                    .filter(
-                        posts::score
-                            .lt(k)
-                            .or(posts::score.eq(k).and(posts::id.lt(id))),
-                    )
-                    .order((posts::score.desc(), posts::id.desc()))
-                    .limit(limit)
-                    .load(conn)?,
-                (Sort::Top, _) => base
-                    .order((posts::score.desc(), posts::id.desc()))
-                    .limit(limit)
-                    .load(conn)?,
-                (Sort::Best, Some(Cursor::Best(k, id))) => base
-                    .filter(
-                        posts::best
-                            .lt(k)
-                            .or(posts::best.eq(k).and(posts::id.lt(id))),
-                    )
-                    .order((posts::best.desc(), posts::id.desc()))
-                    .limit(limit)
-                    .load(conn)?,
-                (Sort::Best, _) => base
-                    .order((posts::best.desc(), posts::id.desc()))
-                    .limit(limit)
-                    .load(conn)?,
-                (Sort::New, Some(Cursor::New(id))) => base
-                    .filter(posts::id.lt(id))
-                    .order(posts::id.desc())
-                    .limit(limit)
-                    .load(conn)?,
-                (Sort::New, _) => base.order(posts::id.desc()).limit(limit).load(conn)?,
-            };
+            let rows: Vec<(Post, AccountBrief)> = crate::native!(conn, |c| {
+                // Unlisted stories stay off the front page (they show on profiles).
+                let base = listed()
+                    .filter(posts::visibility.eq("public"))
+                    .select((Post::as_select(), AccountBrief::as_select()));
+                match (sort, after) {
+                    (Sort::Top, Some(Cursor::Top(k, id))) => base
+                        .filter(
+                            posts::score
+                                .lt(k)
+                                .or(posts::score.eq(k).and(posts::id.lt(id))),
+                        )
+                        .order((posts::score.desc(), posts::id.desc()))
+                        .limit(limit)
+                        .load(c)?,
+                    (Sort::Top, _) => base
+                        .order((posts::score.desc(), posts::id.desc()))
+                        .limit(limit)
+                        .load(c)?,
+                    (Sort::Best, Some(Cursor::Best(k, id))) => base
+                        .filter(
+                            posts::best
+                                .lt(k)
+                                .or(posts::best.eq(k).and(posts::id.lt(id))),
+                        )
+                        .order((posts::best.desc(), posts::id.desc()))
+                        .limit(limit)
+                        .load(c)?,
+                    (Sort::Best, _) => base
+                        .order((posts::best.desc(), posts::id.desc()))
+                        .limit(limit)
+                        .load(c)?,
+                    (Sort::New, Some(Cursor::New(id))) => base
+                        .filter(posts::id.lt(id))
+                        .order(posts::id.desc())
+                        .limit(limit)
+                        .load(c)?,
+                    (Sort::New, _) => base.order(posts::id.desc()).limit(limit).load(c)?,
+                }
+            });
             let more = rows.len() as i64 > PAGE_SIZE;
             let next = if more {
                 rows.get(PAGE_SIZE as usize - 1).map(|(p, _)| match sort {
@@ -410,6 +430,15 @@ pub async fn by_tag(
     before: Option<i64>,
 ) -> Result<(Tag, Page<StoryView>), AppError> {
     let key = normalize_tag(tag);
+    let cache_key = format!("tag:{key}:{}", before.unwrap_or(0));
+    cached(&svc.lists, cache_key, || load_by_tag(svc, key, before)).await
+}
+
+async fn load_by_tag(
+    svc: &Services,
+    key: String,
+    before: Option<i64>,
+) -> Result<(Tag, Page<StoryView>), AppError> {
     svc.db
         .run(move |conn| {
             let tag = tags::table
@@ -422,6 +451,7 @@ pub async fn by_tag(
                 .inner_join(posts::table.inner_join(accounts::table))
                 .filter(post_tags::tag_id.eq(tag.id))
                 .filter(post_tags::post_id.lt(before.unwrap_or(i64::MAX)))
+                .filter(posts::visibility.eq("public"))
                 .filter(posts::in_reply_to_id.is_null())
                 .filter(posts::deleted_at.is_null())
                 .filter(posts::removed_at.is_null())
@@ -437,6 +467,15 @@ pub async fn by_tag(
 
 /// An account's stories, newest first.
 pub async fn by_account(
+    svc: &Services,
+    account_id: i64,
+    before: Option<i64>,
+) -> Result<Page<StoryView>, AppError> {
+    let key = format!("account:{account_id}:{}", before.unwrap_or(0));
+    cached(&svc.lists, key, || load_by_account(svc, account_id, before)).await
+}
+
+async fn load_by_account(
     svc: &Services,
     account_id: i64,
     before: Option<i64>,
