@@ -220,33 +220,46 @@ async fn bench_backend(
         warmup: Duration::from_secs(1),
         duration: Duration::from_secs(args.duration_secs),
     };
-    let bare = run_load(bare_addr, "/", &load, None, None).await;
+    let bare = run_load(bare_addr, vec!["/".into()], &load, None, None).await;
     println!("bare axum route: {}", bare.summary(None));
 
+    // One URL each, except "any page": every request a different page of the front list,
+    // so no cache in the server can answer it and each one reaches the database.
+    let one = |p: String| vec![p];
+    let any_page: Vec<String> = seeded
+        .cursors
+        .iter()
+        .map(|id| format!("/?before={id}"))
+        .collect();
     let scenarios = [
-        ("front", "front page", "/".to_owned()),
+        ("front", "front page", one("/".to_owned())),
         (
             "deep",
             "deep page",
-            format!("/?before={}", seeded.deep_before),
+            one(format!("/?before={}", seeded.deep_before)),
         ),
         (
             "tag",
             "tag page",
-            format!("/tags/{}", normalize_tag(&seeded.popular_tag)),
+            one(format!("/tags/{}", normalize_tag(&seeded.popular_tag))),
         ),
-        ("profile", "profile page", format!("/@{PROFILE_USER}")),
+        ("profile", "profile page", one(format!("/@{PROFILE_USER}"))),
+        ("any_page", "any page", any_page),
     ];
     let mut results: Vec<Scenario> = Vec::new();
-    for (key, label, path) in scenarios {
-        let (status, response_bytes) = get_once(server.addr, &path)
+    for (key, label, paths) in scenarios {
+        let (status, response_bytes) = get_once(server.addr, &paths[0])
             .await
-            .with_context(|| format!("probing {path}"))?;
+            .with_context(|| format!("probing {}", paths[0]))?;
         if status != 200 {
-            bail!("{label} {path} answered {status} instead of 200");
+            bail!("{label} {} answered {status} instead of 200", paths[0]);
         }
+        let path = match paths.len() {
+            1 => paths[0].clone(),
+            n => format!("/?before=<{} ids>", group(n as f64)),
+        };
         let db = data.postgres.as_ref().map(|(_, name)| name.as_str());
-        let m = run_load(server.addr, &path, &load, Some(server.pid), db).await;
+        let m = run_load(server.addr, paths, &load, Some(server.pid), db).await;
         println!("{label}: {}", m.summary(Some(&bare)));
         let front_rps = results.first().map_or(m.rps, |f| f.m.rps);
         results.push(Scenario {
@@ -292,6 +305,8 @@ async fn bench_backend(
 
 struct Seeded {
     deep_before: i64,
+    /// Every 10th story id, newest first: cursors for pages all over the front list.
+    cursors: Vec<i64>,
     popular_tag: String,
     popular_count: usize,
     seconds: f64,
@@ -474,6 +489,7 @@ fn seed(url: &str, hash: &str, public_pem: &str, private_pem: &str) -> anyhow::R
     println!("seeded in {seconds:.1} s");
     Ok(Seeded {
         deep_before: story_ids[STORIES - 1 - DEEP_OFFSET],
+        cursors: story_ids.iter().rev().step_by(10).copied().collect(),
         popular_tag: tag_list[popular].2.clone(),
         popular_count: tag_counts[popular],
         seconds,
@@ -918,11 +934,12 @@ async fn get_once(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, usize)> 
     request(&mut connect(addr).await?, addr, path).await
 }
 
-/// `connections` keep-alive connections, one task each, sending requests back to back.
+/// `connections` keep-alive connections, one task each, sending requests back to back
+/// and cycling through `paths`.
 /// With `pid`, the server's CPU time is measured too, and with `postgres_db` PostgreSQL's.
 async fn run_load(
     addr: SocketAddr,
-    path: &str,
+    paths: Vec<String>,
     spec: &LoadSpec,
     pid: Option<u32>,
     postgres_db: Option<&str>,
@@ -933,10 +950,12 @@ async fn run_load(
     let (busy0, started) = (machine_busy_seconds(), Instant::now());
     let measure_from = Instant::now() + spec.warmup;
     let stop_at = measure_from + spec.duration;
-    let path: Arc<str> = path.into();
+    let paths = Arc::new(paths);
     let tasks: Vec<_> = (0..spec.connections)
-        .map(|_| {
-            let path = path.clone();
+        .map(|conn| {
+            let paths = paths.clone();
+            // Each connection walks the paths from its own starting point.
+            let mut next = conn * paths.len() / spec.connections;
             tokio::spawn(async move {
                 let mut latencies: Vec<u32> = Vec::with_capacity(1 << 16);
                 let (mut errors, mut total) = (0u64, 0u64);
@@ -953,7 +972,9 @@ async fn run_load(
                         }
                     }
                     let t0 = Instant::now();
-                    let outcome = request(sender.as_mut().expect("connected"), addr, &path).await;
+                    let outcome =
+                        request(sender.as_mut().expect("connected"), addr, &paths[next]).await;
+                    next = (next + 1) % paths.len();
                     let t1 = Instant::now();
                     let ok = matches!(outcome, Ok((200, _)));
                     total += u64::from(ok);
@@ -1073,6 +1094,7 @@ fn print_report(r: &Report) {
                 ok(s.slowdown_vs_front <= 2.0),
                 s.slowdown_vs_front
             ),
+            "any_page" => "(a different page every request: no cache hits)".into(),
             _ => String::new(),
         };
         row(s.label, &s.path, &s.m, target);

@@ -1,4 +1,4 @@
-//! Rate limits, Mastodon-style: a fixed window per client, answered with 429 and the
+//! Rate limits, Mastodon-style: a fixed window per client address, answered with 429 and the
 //! `X-RateLimit-*` headers. Counters live in this process's memory: they are safe to lose
 //! (a restart forgives everyone) and, with several processes, each counts its own share.
 
@@ -101,36 +101,28 @@ fn client_ip(req: &Request) -> Option<IpAddr> {
 }
 
 /// Which quota a request falls under, if any: sign-in and registration endpoints get the
-/// small one (per IP), other API calls the large one (per token, or per IP without one).
-fn classify(req: &Request) -> Option<(u8, Quota, bool)> {
+/// small one, other API calls the large one; both per client address.
+fn classify(req: &Request) -> Option<(u8, Quota)> {
     let path = req.uri().path();
     let post = req.method() == Method::POST;
     if post && matches!(path, "/oauth/token" | "/api/v1/apps" | "/login" | "/join") {
-        return Some((0, AUTH, false));
+        return Some((0, AUTH));
     }
     if path.starts_with("/api/") {
-        return Some((1, API, true));
+        return Some((1, API));
     }
     None
 }
 
 pub async fn layer(State(limiter): State<Limiter>, req: Request, next: Next) -> Response {
-    let Some((bucket, quota, by_token)) = classify(&req) else {
+    let Some((bucket, quota)) = classify(&req) else {
         return next.run(req).await;
     };
-    let token_key = by_token
-        .then(|| {
-            req.headers()
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .map(crate::service::crypto::sha256_hex)
-        })
-        .flatten();
-    let key = token_key.unwrap_or_else(|| {
-        client_ip(&req)
-            .map(|ip| ip.to_string())
-            .unwrap_or_else(|| "unknown".into())
-    });
+    // Counted per client address: keying on the Authorization header would let a client
+    // escape the limit by sending a new made-up token each time.
+    let key = client_ip(&req)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
     let v = limiter.check(bucket, &key, quota, Instant::now());
     let mut res = if v.allowed {
         next.run(req).await

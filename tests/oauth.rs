@@ -244,6 +244,10 @@ async fn password_grant_scopes_and_revoke() {
     assert_eq!(v["error"], "invalid_client");
     let (status, v) = password_token(&app, &id, &secret, "scripter", "push").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_scope");
+    let (status, v) = password_token(&app, &id, &secret, "scripter", "admin:everything").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_scope");
 
     let (status, v) = password_token(&app, &id, &secret, "Scripter", "read").await;
     assert_eq!(status, StatusCode::OK, "{v}");

@@ -163,6 +163,7 @@ async fn report(
         comment.clone()
     };
     let mut status_ids = form.status_ids;
+    status_ids.sort_unstable();
     status_ids.dedup();
     let statuses = posts::get_statuses(&svc, status_ids.clone(), Some(user.id)).await?;
     if statuses.len() != status_ids.len() || statuses.iter().any(|s| s.author.id != account_id) {

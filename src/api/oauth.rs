@@ -235,10 +235,10 @@ async fn metadata(State(svc): State<Services>) -> Response {
         "app_registration_endpoint": format!("{base}/api/v1/apps"),
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "code_challenge_methods_supported": ["S256"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256", "plain"],
         "grant_types_supported": ["authorization_code", "password", "client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
     }))
     .into_response()
 }

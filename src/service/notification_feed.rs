@@ -114,6 +114,12 @@ pub async fn get(svc: &Services, account_id: i64, id: i64) -> Result<Notificatio
             let row = notifications::table
                 .find(id)
                 .filter(notifications::account_id.eq(account_id))
+                // Down-votes are not shown to apps, as in the list.
+                .filter(
+                    notifications::kind
+                        .ne("vote")
+                        .or(notifications::detail.ne("down")),
+                )
                 .first::<Notification>(conn)
                 .optional()?
                 .ok_or_else(AppError::not_found)?;

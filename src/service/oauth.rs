@@ -130,7 +130,7 @@ pub async fn check_authorize(
     if !app.redirect_uris.lines().any(|u| u == redirect_uri) {
         return Err(invalid("redirect_uri is not registered for this app"));
     }
-    let scopes = Scopes::parse(scope).map_err(invalid)?;
+    let scopes = Scopes::parse(scope).map_err(|e| invalid(format!("invalid_scope: {e}")))?;
     let granted = Scopes::parse(&app.scopes).map_err(invalid)?;
     if !scopes.within(&granted) {
         return Err(invalid("the app asks for scopes it did not register"));
@@ -274,7 +274,7 @@ pub async fn password_grant(
     password: &str,
     scope: &str,
 ) -> Result<IssuedToken, AppError> {
-    let scopes = Scopes::parse(scope).map_err(invalid)?;
+    let scopes = Scopes::parse(scope).map_err(|e| invalid(format!("invalid_scope: {e}")))?;
     let granted = Scopes::parse(&app.scopes).map_err(invalid)?;
     if !scopes.within(&granted) {
         return Err(invalid("invalid_scope"));
@@ -294,7 +294,7 @@ pub async fn client_credentials(
     app: &OauthApp,
     scope: &str,
 ) -> Result<IssuedToken, AppError> {
-    let scopes = Scopes::parse(scope).map_err(invalid)?;
+    let scopes = Scopes::parse(scope).map_err(|e| invalid(format!("invalid_scope: {e}")))?;
     let granted = Scopes::parse(&app.scopes).map_err(invalid)?;
     if !scopes.within(&granted) {
         return Err(invalid("invalid_scope"));
