@@ -266,6 +266,16 @@ pub async fn exchange_code(
     issue_token(svc, app.id, Some(row.account_id), row.scopes).await
 }
 
+/// The scopes a token request asks for, if the app registered them all.
+fn requested_scopes(app: &OauthApp, scope: &str) -> Result<Scopes, AppError> {
+    let scopes = Scopes::parse(scope).map_err(|e| invalid(format!("invalid_scope: {e}")))?;
+    let granted = Scopes::parse(&app.scopes).map_err(invalid)?;
+    if !scopes.within(&granted) {
+        return Err(invalid("invalid_scope"));
+    }
+    Ok(scopes)
+}
+
 /// `grant_type=password` (Mastodon's is on, as many scripts use it).
 pub async fn password_grant(
     svc: &Services,
@@ -274,11 +284,7 @@ pub async fn password_grant(
     password: &str,
     scope: &str,
 ) -> Result<IssuedToken, AppError> {
-    let scopes = Scopes::parse(scope).map_err(|e| invalid(format!("invalid_scope: {e}")))?;
-    let granted = Scopes::parse(&app.scopes).map_err(invalid)?;
-    if !scopes.within(&granted) {
-        return Err(invalid("invalid_scope"));
-    }
+    let scopes = requested_scopes(app, scope)?;
     // Mastodon.py logs in with the e-mail as username; we accept the username (and
     // `name@our.domain`).
     let name = username.split('@').next().unwrap_or(username);
@@ -294,11 +300,7 @@ pub async fn client_credentials(
     app: &OauthApp,
     scope: &str,
 ) -> Result<IssuedToken, AppError> {
-    let scopes = Scopes::parse(scope).map_err(|e| invalid(format!("invalid_scope: {e}")))?;
-    let granted = Scopes::parse(&app.scopes).map_err(invalid)?;
-    if !scopes.within(&granted) {
-        return Err(invalid("invalid_scope"));
-    }
+    let scopes = requested_scopes(app, scope)?;
     issue_token(svc, app.id, None, scopes.to_string()).await
 }
 

@@ -7,11 +7,11 @@ use diesel::prelude::*;
 
 use super::notifications::{self, Kind};
 use super::posts::{PostExtras, apply_extras};
-use super::stories::{ensure_tags, link_tags};
+use super::stories::{ensure_tags, link_tags, rewrite, soft_delete};
 use super::views::{AuthorView, Engagement, load_engagement};
 use super::{Services, lock_post};
 use crate::db::models::{Account, AccountBrief, NewPost, Post};
-use crate::db::schema::{accounts, post_tags, posts, story_follows};
+use crate::db::schema::{accounts, posts, story_follows};
 use crate::db::{DbConn, ids, write_tx};
 use crate::domain::scoring;
 use crate::domain::text::{extract_mentions, render_with_mentions};
@@ -209,23 +209,7 @@ pub async fn update(
                 if post.account_id != editor_id {
                     return Err(AppError::forbidden());
                 }
-                let now = Utc::now().naive_utc();
-                diesel::update(posts::table.find(id))
-                    .set((
-                        posts::body.eq(&body),
-                        posts::content_html.eq(&html),
-                        posts::updated_at.eq(now),
-                        posts::edited_at.eq(Some(now)),
-                    ))
-                    .execute(conn)?;
-                if let Some(spoiler) = &spoiler_text {
-                    diesel::update(posts::table.find(id))
-                        .set(posts::spoiler_text.eq(spoiler))
-                        .execute(conn)?;
-                }
-                diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id))).execute(conn)?;
-                link_tags(conn, id, tags)?;
-                Ok(())
+                rewrite(conn, id, &body, &html, spoiler_text.as_deref(), tags)
             })
         })
         .await
@@ -241,13 +225,7 @@ pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppE
             if post.in_reply_to_id.is_none() {
                 return Err(AppError::not_found());
             }
-            if post.account_id != actor_id && !is_mod {
-                return Err(AppError::forbidden());
-            }
-            let now = Utc::now().naive_utc();
-            diesel::update(posts::table.find(id))
-                .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
-                .execute(conn)?;
+            soft_delete(conn, &post, actor_id, is_mod)?;
             Ok(())
         })
         .await

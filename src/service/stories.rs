@@ -121,24 +121,10 @@ async fn apply_update(
                 if post.account_id != editor_id {
                     return Err(AppError::forbidden());
                 }
-                let now = Utc::now().naive_utc();
                 diesel::update(posts::table.find(id))
-                    .set((
-                        posts::headline.eq(Some(&draft.headline)),
-                        posts::body.eq(&draft.body),
-                        posts::content_html.eq(&html),
-                        posts::updated_at.eq(now),
-                        posts::edited_at.eq(Some(now)),
-                    ))
+                    .set(posts::headline.eq(Some(&draft.headline)))
                     .execute(conn)?;
-                if let Some(spoiler) = &spoiler_text {
-                    diesel::update(posts::table.find(id))
-                        .set(posts::spoiler_text.eq(spoiler))
-                        .execute(conn)?;
-                }
-                diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id))).execute(conn)?;
-                link_tags(conn, id, tags)?;
-                Ok(())
+                rewrite(conn, id, &draft.body, &html, spoiler_text.as_deref(), tags)
             })
         })
         .await
@@ -151,13 +137,7 @@ pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppE
     svc.db
         .write(move |conn| {
             let post = live_story(conn, id)?;
-            if post.account_id != actor_id && !is_mod {
-                return Err(AppError::forbidden());
-            }
-            let now = Utc::now().naive_utc();
-            diesel::update(posts::table.find(id))
-                .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
-                .execute(conn)?;
+            soft_delete(conn, &post, actor_id, is_mod)?;
             Ok(())
         })
         .await
@@ -174,6 +154,52 @@ fn live_story(conn: &mut DbConn, id: i64) -> Result<Post, AppError> {
         return Err(AppError::gone());
     }
     Ok(post)
+}
+
+/// Replaces the text of a story or reply (edits), its rendered HTML, content warning and
+/// tags; marks it edited.
+pub(crate) fn rewrite(
+    conn: &mut DbConn,
+    id: i64,
+    body: &str,
+    html: &str,
+    spoiler_text: Option<&str>,
+    tags: Vec<(i64, String)>,
+) -> Result<(), AppError> {
+    let now = Utc::now().naive_utc();
+    diesel::update(posts::table.find(id))
+        .set((
+            posts::body.eq(body),
+            posts::content_html.eq(html),
+            posts::updated_at.eq(now),
+            posts::edited_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    if let Some(spoiler) = spoiler_text {
+        diesel::update(posts::table.find(id))
+            .set(posts::spoiler_text.eq(spoiler))
+            .execute(conn)?;
+    }
+    diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id))).execute(conn)?;
+    link_tags(conn, id, tags)
+}
+
+/// Marks a story or reply deleted, if `actor_id` wrote it or is a moderator. The row stays
+/// (a tombstone) so links answer 410 and threads keep their shape.
+pub(crate) fn soft_delete(
+    conn: &mut DbConn,
+    post: &Post,
+    actor_id: i64,
+    is_mod: bool,
+) -> Result<(), AppError> {
+    if post.account_id != actor_id && !is_mod {
+        return Err(AppError::forbidden());
+    }
+    let now = Utc::now().naive_utc();
+    diesel::update(posts::table.find(post.id))
+        .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The hashtags of a draft as (tag id, spelling), creating tags on first use. Runs
