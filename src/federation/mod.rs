@@ -10,6 +10,7 @@ pub mod nodeinfo;
 pub mod notes;
 pub mod objects;
 pub mod protocol;
+pub mod signatures;
 pub mod store;
 pub mod webfinger;
 
