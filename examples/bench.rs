@@ -167,6 +167,8 @@ struct Scenario {
     m: Measured,
     rps_vs_bare: f64,
     slowdown_vs_front: f64,
+    /// The server's VmRSS right after this scenario.
+    rss_after_kb: u64,
 }
 
 async fn bench_backend(
@@ -260,7 +262,12 @@ async fn bench_backend(
         };
         let db = data.postgres.as_ref().map(|(_, name)| name.as_str());
         let m = run_load(server.addr, paths, &load, Some(server.pid), db).await;
-        println!("{label}: {}", m.summary(Some(&bare)));
+        let rss_after_kb = proc_status_kb(server.pid, "VmRSS").unwrap_or(0);
+        println!(
+            "{label}: {}, RSS {}",
+            m.summary(Some(&bare)),
+            mb(rss_after_kb)
+        );
         let front_rps = results.first().map_or(m.rps, |f| f.m.rps);
         results.push(Scenario {
             key,
@@ -269,6 +276,7 @@ async fn bench_backend(
             response_bytes,
             rps_vs_bare: m.rps / bare.rps,
             slowdown_vs_front: front_rps / m.rps,
+            rss_after_kb,
             m,
         });
     }

@@ -20,6 +20,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pub services: Services,
+    /// The federation delivery worker, stopped when serving ends.
+    delivery: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -37,10 +39,12 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let services = Services::new(db, config);
         let router = router(services.clone());
+        let delivery = crate::federation::delivery::start(services.clone());
         Ok(Application {
             listener,
             router,
             services,
+            delivery,
         })
     }
 
@@ -52,6 +56,7 @@ impl Application {
 
     /// Serves until ctrl-c / SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
+        let _worker = AbortOnDrop(self.delivery);
         axum::serve(
             self.listener,
             self.router
@@ -67,6 +72,7 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let _worker = AbortOnDrop(self.delivery);
         axum::serve(
             self.listener,
             self.router
@@ -75,6 +81,15 @@ impl Application {
         .with_graceful_shutdown(stop)
         .await?;
         Ok(())
+    }
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

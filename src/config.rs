@@ -68,6 +68,10 @@ pub struct Settings {
     /// Database connections in the pool.
     #[arg(long, env = "TIDINGS_DB_POOL_SIZE", global = true)]
     pub db_pool_size: Option<u32>,
+    /// Let federation fetch from and deliver to private, loopback and link-local
+    /// addresses (tests and local trials only; off by default).
+    #[arg(long, env = "TIDINGS_ALLOW_PRIVATE_ADDRESSES", global = true)]
+    pub allow_private_addresses: bool,
 }
 
 /// Validated configuration.
@@ -79,6 +83,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub db_pool_size: u32,
+    /// Federation may reach private and loopback addresses (test mode).
+    pub allow_private_addresses: bool,
 }
 
 impl Config {
@@ -112,6 +118,7 @@ impl Config {
             data_dir: s.data_dir.clone(),
             database_url,
             db_pool_size,
+            allow_private_addresses: s.allow_private_addresses,
         })
     }
 
@@ -155,6 +162,7 @@ mod tests {
             data_dir: "d".into(),
             database_url: None,
             db_pool_size: None,
+            allow_private_addresses: false,
         }
     }
 

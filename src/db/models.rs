@@ -4,9 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    accounts, bookmarks, follows, idempotency_keys, markers, mod_actions, notifications,
-    oauth_apps, oauth_codes, oauth_tokens, post_tags, posts, reactions, reports, sessions,
-    story_follows, tags, votes,
+    accounts, bookmarks, deliveries, follows, idempotency_keys, markers, mod_actions,
+    notifications, oauth_apps, oauth_codes, oauth_tokens, post_tags, posts, reactions, reports,
+    sessions, story_follows, tags, votes,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -300,4 +300,20 @@ pub struct IdempotencyKey {
     pub key: String,
     pub post_id: i64,
     pub created_at: NaiveDateTime,
+}
+
+/// One queued outgoing activity for one inbox.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deliveries)]
+pub struct Delivery {
+    pub id: i64,
+    pub inbox_url: String,
+    pub activity_json: String,
+    pub key_id: String,
+    pub actor_account_id: Option<i64>,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub delivered_at: Option<NaiveDateTime>,
 }

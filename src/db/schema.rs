@@ -238,6 +238,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Ids of activities received (idempotency of the inbox).
+    inbox_activities (ap_id) {
+        ap_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The outgoing delivery queue.
+    deliveries (id) {
+        id -> BigInt,
+        inbox_url -> Text,
+        activity_json -> Text,
+        key_id -> Text,
+        actor_account_id -> Nullable<BigInt>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(oauth_tokens -> oauth_apps (app_id));
 diesel::joinable!(bookmarks -> posts (post_id));

@@ -6,6 +6,9 @@
 //! `/stories/{id}` and `/replies/{id}` before the page router sees them.
 
 pub mod actors;
+pub mod delivery;
+pub mod fetch;
+pub mod inbox;
 pub mod nodeinfo;
 pub mod notes;
 pub mod objects;
@@ -19,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 
 use crate::error::AppError;
@@ -42,6 +45,8 @@ pub fn router(svc: Services) -> Router {
         .route("/actor", get(actors::instance_actor))
         .route("/users/{name}", get(actors::actor))
         .route("/users/{name}/outbox", get(actors::outbox))
+        .route("/users/{name}/inbox", post(inbox::user_inbox))
+        .route("/inbox", post(inbox::shared_inbox))
         .route("/users/{name}/followers", get(actors::followers))
         .route("/users/{name}/following", get(actors::following))
         .route("/stories/{id}/replies", get(notes::replies))

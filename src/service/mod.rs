@@ -40,12 +40,16 @@ pub struct Services {
     base_url: Arc<str>,
     /// Short-lived copies of the public lists (see `cache`).
     pub lists: Arc<cache::ListCache>,
+    /// The HTTP client of federation (fetches and deliveries).
+    pub http: reqwest::Client,
 }
 
 impl Services {
     pub fn new(db: Db, config: Config) -> Services {
         let base_url: Arc<str> = config.base_url().into();
+        let http = crate::federation::fetch::client(config.allow_private_addresses);
         Services {
+            http,
             db,
             config: Arc::new(config),
             base_url,

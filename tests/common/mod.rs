@@ -118,6 +118,7 @@ impl TestApp {
             data_dir: std::env::temp_dir(),
             database_url: Some(db.url().to_owned()),
             db_pool_size: Some(4),
+            allow_private_addresses: false,
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();

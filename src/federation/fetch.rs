@@ -1,0 +1,435 @@
+//! Outgoing HTTP for federation: a client with timeouts, a body size limit, few redirects
+//! and a guard against private addresses; signed GETs of remote actors (with the instance
+//! actor's key), and storing those actors as `accounts` rows.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use chrono::Utc;
+use diesel::prelude::*;
+use serde_json::Value;
+use url::Url;
+
+use super::signatures::sign_request;
+use super::store;
+use crate::db::ids;
+use crate::db::models::{Account, NewAccount};
+use crate::db::schema::accounts;
+use crate::error::AppError;
+use crate::service::Services;
+
+/// Largest document read from another server.
+pub const MAX_FETCH_BYTES: usize = 1024 * 1024;
+/// Connect + whole-request timeout.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Redirects followed at most.
+pub const MAX_REDIRECTS: usize = 3;
+
+const ACCEPT_AP: &str = "application/activity+json";
+
+/// Why a remote document could not be had. Messages are safe to show to the peer.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("refused address: {0}")]
+    Refused(String),
+    #[error("request failed: {0}")]
+    Http(String),
+    #[error("remote answered {0}")]
+    Status(u16),
+    #[error("response larger than {MAX_FETCH_BYTES} bytes")]
+    TooLarge,
+    #[error("invalid document: {0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<AppError> for FetchError {
+    fn from(e: AppError) -> Self {
+        e.log();
+        FetchError::Internal("internal error".into())
+    }
+}
+
+/// True for addresses a public server must never be made to reach: loopback, private,
+/// link-local, unique local, unspecified, broadcast, documentation and shared ranges.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || v6.is_multicast()
+        }
+    }
+}
+
+/// A DNS resolver that drops private addresses (unless allowed), so neither a host name
+/// nor a redirect can point the client at the inside network.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| allow || !is_private(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host}: no public address").into());
+            }
+            let it: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(it)
+        })
+    }
+}
+
+/// Checks a URL before a request: http(s) only, and no private IP literal unless allowed.
+pub fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(FetchError::Refused(format!("scheme {}", url.scheme())));
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(d)) => {
+            if !allow_private && (d == "localhost" || d.ends_with(".localhost")) {
+                return Err(FetchError::Refused(d.to_owned()));
+            }
+            return Ok(());
+        }
+        None => return Err(FetchError::Refused("no host".into())),
+    };
+    if !allow_private && is_private(ip) {
+        return Err(FetchError::Refused(ip.to_string()));
+    }
+    Ok(())
+}
+
+/// The HTTP client federation uses for fetches and deliveries.
+pub fn client(allow_private: bool) -> reqwest::Client {
+    let policy = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else if let Err(e) = check_url(attempt.url(), allow_private) {
+            attempt.error(e.to_string())
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .connect_timeout(FETCH_TIMEOUT)
+        .redirect(policy)
+        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+        .user_agent(concat!("tidings/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+/// Reads a body, refusing more than `MAX_FETCH_BYTES`.
+pub async fn read_limited(mut res: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+    if res
+        .content_length()
+        .is_some_and(|n| n > MAX_FETCH_BYTES as u64)
+    {
+        return Err(FetchError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| FetchError::Http(e.to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_FETCH_BYTES {
+            return Err(FetchError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The instance actor's key id.
+pub fn instance_key_id(svc: &Services) -> String {
+    format!("{}/actor#main-key", svc.base_url())
+}
+
+/// GETs an ActivityStreams document, signed with the instance actor's key.
+pub async fn fetch_json(svc: &Services, url: &Url) -> Result<Value, FetchError> {
+    let allow = svc.config.allow_private_addresses;
+    check_url(url, allow)?;
+    let key = store::instance_key(svc).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT_AP));
+    sign_request(
+        &Method::GET,
+        url,
+        &mut headers,
+        None,
+        &instance_key_id(svc),
+        &key.private_key_pem,
+        Utc::now(),
+    )
+    .map_err(|e| FetchError::Internal(e.to_string()))?;
+    let res = svc
+        .http
+        .get(url.clone())
+        .headers(headers)
+        .send()
+        .await
+        .map_err(|e| FetchError::Http(e.to_string()))?;
+    if !res.status().is_success() {
+        return Err(FetchError::Status(res.status().as_u16()));
+    }
+    let body = read_limited(res).await?;
+    serde_json::from_slice(&body).map_err(|e| FetchError::Invalid(e.to_string()))
+}
+
+/// `host[:port]` of a URL: what "the same server" means when comparing ids.
+pub fn authority(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The fields of a remote actor we keep.
+#[derive(Debug, Clone)]
+pub struct RemoteActor {
+    pub id: Url,
+    pub username: String,
+    pub display_name: String,
+    pub bio_html: String,
+    pub url: Option<String>,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub followers: Option<String>,
+    /// (key id, owner, PEM) of each key the document publishes.
+    pub keys: Vec<(String, String, String)>,
+}
+
+fn str_field(v: &Value, name: &str) -> Option<String> {
+    match v.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Reads an actor document fetched from `fetched_from`: its id must be on the same host.
+pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, FetchError> {
+    let invalid = |m: &str| FetchError::Invalid(m.to_owned());
+    let id = str_field(doc, "id").ok_or_else(|| invalid("actor without id"))?;
+    let id = Url::parse(&id).map_err(|_| invalid("actor id is not a URL"))?;
+    if authority(&id) != authority(fetched_from) {
+        return Err(invalid("actor id is on another host than its document"));
+    }
+    let username = str_field(doc, "preferredUsername")
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| invalid("actor without preferredUsername"))?;
+    let inbox = str_field(doc, "inbox").ok_or_else(|| invalid("actor without inbox"))?;
+    Url::parse(&inbox).map_err(|_| invalid("inbox is not a URL"))?;
+    let shared_inbox = doc
+        .get("endpoints")
+        .and_then(|e| str_field(e, "sharedInbox"))
+        .filter(|u| Url::parse(u).is_ok());
+    let keys = match doc.get("publicKey") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter_map(|k| {
+        Some((
+            str_field(k, "id")?,
+            str_field(k, "owner").unwrap_or_else(|| id.to_string()),
+            str_field(k, "publicKeyPem")?,
+        ))
+    })
+    .collect();
+    Ok(RemoteActor {
+        username,
+        display_name: str_field(doc, "name").unwrap_or_default(),
+        bio_html: ammonia::clean(&str_field(doc, "summary").unwrap_or_default()),
+        url: str_field(doc, "url"),
+        inbox,
+        shared_inbox,
+        followers: str_field(doc, "followers"),
+        keys,
+        id,
+    })
+}
+
+/// Fetches an actor and stores (or refreshes) it as a remote account.
+pub async fn fetch_actor(
+    svc: &Services,
+    actor_url: &Url,
+) -> Result<(Account, RemoteActor), FetchError> {
+    let mut url = actor_url.clone();
+    url.set_fragment(None);
+    if authority(&url) == svc.config.domain {
+        return Err(FetchError::Refused("our own domain".into()));
+    }
+    let doc = fetch_json(svc, &url).await?;
+    let actor = parse_actor(&doc, &url)?;
+    let account = store_actor(svc, &actor).await?;
+    Ok((account, actor))
+}
+
+/// Inserts or updates the account row of a remote actor (matched by `ap_id`).
+pub async fn store_actor(svc: &Services, actor: &RemoteActor) -> Result<Account, FetchError> {
+    let a = actor.clone();
+    let pem = a.keys.first().map(|k| k.2.clone()).unwrap_or_default();
+    let account = svc
+        .db
+        .write(move |conn| {
+            let ap_id = a.id.to_string();
+            let domain = authority(&a.id);
+            let now = Utc::now().naive_utc();
+            let lower = a.username.to_lowercase();
+            let existing = accounts::table
+                .filter(accounts::ap_id.eq(&ap_id))
+                .first::<Account>(conn)
+                .optional()?;
+            let id = match existing {
+                Some(acc) if acc.is_local() => {
+                    return Err(AppError::bad_request("a local account"));
+                }
+                Some(acc) => {
+                    diesel::update(accounts::table.find(acc.id))
+                        .set((
+                            accounts::username.eq(&a.username),
+                            accounts::username_lower.eq(&lower),
+                            accounts::display_name.eq(&a.display_name),
+                            accounts::bio.eq(&a.bio_html),
+                            accounts::url.eq(&a.url),
+                            accounts::inbox_url.eq(&a.inbox),
+                            accounts::shared_inbox_url.eq(&a.shared_inbox),
+                            accounts::followers_url.eq(&a.followers),
+                            accounts::public_key_pem.eq(&pem),
+                            accounts::last_fetched_at.eq(now),
+                            accounts::updated_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                    acc.id
+                }
+                None => {
+                    let id = ids::new_id();
+                    diesel::insert_into(accounts::table)
+                        .values(&NewAccount {
+                            id,
+                            username: &a.username,
+                            username_lower: &lower,
+                            domain: Some(&domain),
+                            display_name: &a.display_name,
+                            bio: &a.bio_html,
+                            ap_id: &ap_id,
+                            url: a.url.as_deref(),
+                            inbox_url: Some(&a.inbox),
+                            shared_inbox_url: a.shared_inbox.as_deref(),
+                            followers_url: a.followers.as_deref(),
+                            public_key_pem: &pem,
+                            private_key_pem: None,
+                            password_hash: None,
+                            is_admin: false,
+                            created_at: now,
+                            updated_at: now,
+                        })
+                        .execute(conn)?;
+                    diesel::update(accounts::table.find(id))
+                        .set(accounts::last_fetched_at.eq(now))
+                        .execute(conn)?;
+                    id
+                }
+            };
+            Ok(accounts::table.find(id).first::<Account>(conn)?)
+        })
+        .await?;
+    Ok(account)
+}
+
+/// A stored remote account by its actor id.
+pub async fn stored_actor(svc: &Services, ap_id: &str) -> Result<Option<Account>, AppError> {
+    let ap_id = ap_id.to_owned();
+    svc.db
+        .run(move |conn| {
+            Ok(accounts::table
+                .filter(accounts::ap_id.eq(ap_id))
+                .filter(accounts::domain.is_not_null())
+                .first::<Account>(conn)
+                .optional()?)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.0.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+        let u = Url::parse("http://127.0.0.1:8080/users/a").unwrap();
+        assert!(check_url(&u, false).is_err());
+        assert!(check_url(&u, true).is_ok());
+        assert!(check_url(&Url::parse("http://localhost/").unwrap(), false).is_err());
+        assert!(check_url(&Url::parse("ftp://example.com/").unwrap(), true).is_err());
+        assert!(check_url(&Url::parse("https://example.com/").unwrap(), false).is_ok());
+    }
+
+    #[test]
+    fn actor_ids_must_be_on_the_fetched_host() {
+        let doc = serde_json::json!({
+            "id": "https://a.example/users/x", "type": "Person",
+            "preferredUsername": "x", "inbox": "https://a.example/users/x/inbox",
+            "summary": "<p>hi<script>alert(1)</script></p>",
+            "publicKey": {"id": "https://a.example/users/x#main-key",
+                          "owner": "https://a.example/users/x", "publicKeyPem": "PEM"}
+        });
+        let a = parse_actor(&doc, &Url::parse("https://a.example/users/x").unwrap()).unwrap();
+        assert_eq!(a.bio_html, "<p>hi</p>");
+        assert_eq!(a.keys.len(), 1);
+        assert!(parse_actor(&doc, &Url::parse("https://b.example/users/x").unwrap()).is_err());
+    }
+}
