@@ -1,6 +1,6 @@
 //! Settings from flags and environment, validated once at start.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -72,6 +72,16 @@ pub struct Settings {
     /// addresses (tests and local trials only; off by default).
     #[arg(long, env = "TIDINGS_ALLOW_PRIVATE_ADDRESSES", global = true)]
     pub allow_private_addresses: bool,
+    /// Resolve a host name to a fixed address for federation requests, as `HOST=IP`
+    /// (repeatable; comma-separated in the environment). Like curl's `--resolve`: for
+    /// test networks whose names are not in DNS, e.g. `alpha.test=127.0.0.11`.
+    #[arg(
+        long = "resolve",
+        env = "TIDINGS_RESOLVE",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub resolve: Vec<String>,
 }
 
 /// Validated configuration.
@@ -85,6 +95,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Federation may reach private and loopback addresses (test mode).
     pub allow_private_addresses: bool,
+    /// Fixed addresses for host names (`--resolve`), lower-case host → IP.
+    pub resolve: Vec<(String, IpAddr)>,
 }
 
 impl Config {
@@ -119,6 +131,7 @@ impl Config {
             database_url,
             db_pool_size,
             allow_private_addresses: s.allow_private_addresses,
+            resolve: parse_resolve(&s.resolve)?,
         })
     }
 
@@ -130,6 +143,25 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.scheme == "https"
     }
+}
+
+/// `HOST=IP` pairs of `--resolve`.
+fn parse_resolve(entries: &[String]) -> anyhow::Result<Vec<(String, IpAddr)>> {
+    entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let (host, ip) = e
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("invalid --resolve {e:?}: use HOST=IP"))?;
+            let ip: IpAddr = ip
+                .trim()
+                .parse()
+                .map_err(|err| anyhow::anyhow!("invalid --resolve {e:?}: {err}"))?;
+            Ok((host.trim().to_ascii_lowercase(), ip))
+        })
+        .collect()
 }
 
 fn is_local_host(domain: &str) -> bool {
@@ -163,7 +195,28 @@ mod tests {
             database_url: None,
             db_pool_size: None,
             allow_private_addresses: false,
+            resolve: Vec::new(),
         }
+    }
+
+    #[test]
+    fn resolve_overrides_parse_and_bad_ones_are_named() {
+        let mut s = settings();
+        s.resolve = vec!["Alpha.test=127.0.0.11".into(), " beta.test = ::1".into()];
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!(
+            c.resolve,
+            vec![
+                ("alpha.test".to_owned(), "127.0.0.11".parse().unwrap()),
+                ("beta.test".to_owned(), "::1".parse().unwrap()),
+            ]
+        );
+        s.resolve = vec!["gamma.test".into()];
+        let err = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(
+            err.contains("--resolve") && err.contains("gamma.test"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -87,15 +87,28 @@ pub fn is_private(ip: IpAddr) -> bool {
 /// nor a redirect can point the client at the inside network.
 struct GuardedResolver {
     allow_private: bool,
+    /// `--resolve` overrides: host → address.
+    fixed: Arc<Vec<(String, IpAddr)>>,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = self.allow_private;
-        let host = name.as_str().to_owned();
+        let host = name.as_str().to_ascii_lowercase();
+        let fixed: Vec<SocketAddr> = self
+            .fixed
+            .iter()
+            .filter(|(h, _)| *h == host)
+            .map(|(_, ip)| SocketAddr::new(*ip, 0))
+            .collect();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
+            let found: Vec<SocketAddr> = if fixed.is_empty() {
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect()
+            } else {
+                fixed
+            };
+            let addrs: Vec<SocketAddr> = found
+                .into_iter()
                 .filter(|a| allow || !is_private(a.ip()))
                 .collect();
             if addrs.is_empty() {
@@ -130,7 +143,7 @@ pub fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
 }
 
 /// The HTTP client federation uses for fetches and deliveries.
-pub fn client(allow_private: bool) -> reqwest::Client {
+pub fn client(allow_private: bool, fixed: Vec<(String, IpAddr)>) -> reqwest::Client {
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             attempt.error("too many redirects")
@@ -144,7 +157,10 @@ pub fn client(allow_private: bool) -> reqwest::Client {
         .timeout(FETCH_TIMEOUT)
         .connect_timeout(FETCH_TIMEOUT)
         .redirect(policy)
-        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+        .dns_resolver(Arc::new(GuardedResolver {
+            allow_private,
+            fixed: Arc::new(fixed),
+        }))
         .user_agent(concat!("tidings/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client builds")

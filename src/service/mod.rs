@@ -47,7 +47,10 @@ pub struct Services {
 impl Services {
     pub fn new(db: Db, config: Config) -> Services {
         let base_url: Arc<str> = config.base_url().into();
-        let http = crate::federation::fetch::client(config.allow_private_addresses);
+        let http = crate::federation::fetch::client(
+            config.allow_private_addresses,
+            config.resolve.clone(),
+        );
         Services {
             http,
             db,

@@ -119,6 +119,7 @@ impl TestApp {
             database_url: Some(db.url().to_owned()),
             db_pool_size: Some(4),
             allow_private_addresses: false,
+            resolve: Vec::new(),
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();
@@ -245,6 +246,16 @@ pub fn csrf_in(html: &str) -> Option<String> {
 }
 
 impl Browser {
+    /// A visitor of `base` using `client` (which should keep cookies and not follow
+    /// redirects).
+    pub fn new(base: &str, client: reqwest::Client) -> Browser {
+        Browser {
+            base: base.to_owned(),
+            client,
+            csrf: None,
+        }
+    }
+
     /// A second client carrying the same cookies (same session), to send requests at once.
     pub fn clone_session(&self) -> Browser {
         Browser {
