@@ -74,7 +74,8 @@ pub struct Settings {
     pub allow_private_addresses: bool,
     /// Resolve a host name to a fixed address for federation requests, as `HOST=IP`
     /// (repeatable; comma-separated in the environment). Like curl's `--resolve`: for
-    /// test networks whose names are not in DNS, e.g. `alpha.test=127.0.0.11`.
+    /// test networks whose names are not in DNS, e.g. `alpha.test=127.0.0.11`;
+    /// `*.example.test=IP` covers every subdomain.
     #[arg(
         long = "resolve",
         env = "TIDINGS_RESOLVE",

@@ -91,6 +91,14 @@ struct GuardedResolver {
     fixed: Arc<Vec<(String, IpAddr)>>,
 }
 
+/// Whether a `--resolve` host (`name` or `*.suffix`) covers `host`.
+fn resolve_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(suffix) if suffix.starts_with('.') => host.ends_with(suffix),
+        _ => pattern == host,
+    }
+}
+
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = self.allow_private;
@@ -98,7 +106,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let fixed: Vec<SocketAddr> = self
             .fixed
             .iter()
-            .filter(|(h, _)| *h == host)
+            .filter(|(h, _)| resolve_matches(h, &host))
             .map(|(_, ip)| SocketAddr::new(*ip, 0))
             .collect();
         Box::pin(async move {
@@ -405,6 +413,15 @@ pub async fn stored_actor(svc: &Services, ap_id: &str) -> Result<Option<Account>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_patterns_match_names_and_subdomains() {
+        assert!(resolve_matches("alpha.test", "alpha.test"));
+        assert!(!resolve_matches("alpha.test", "beta.test"));
+        assert!(resolve_matches("*.fanout.test", "s17.fanout.test"));
+        assert!(!resolve_matches("*.fanout.test", "fanout.test"));
+        assert!(!resolve_matches("*.fanout.test", "s1.fanout.test.evil"));
+    }
 
     #[test]
     fn private_addresses() {
