@@ -12,6 +12,7 @@ use crate::db::models::{Account, AccountBrief, Report};
 use crate::db::schema::{accounts, posts, reports};
 use crate::db::{DbConn, ids};
 use crate::error::{AppError, FieldError};
+use crate::federation::flag;
 
 /// A reason has at most this many characters.
 pub const MAX_REASON: usize = 1000;
@@ -208,11 +209,14 @@ fn target_account(conn: &mut DbConn, target: ReportTarget) -> Result<(i64, Optio
 }
 
 /// Files a report and returns its id. The reason is checked before anything is stored.
+/// With `forward`, a report about a remote account or post is also sent to that server's
+/// moderators as a `Flag` from the instance actor (see federation::flag).
 pub async fn create(
     svc: &Services,
     reporter: &Account,
     target: ReportTarget,
     reason: &str,
+    forward: bool,
 ) -> Result<i64, AppError> {
     let reason = check_reason(reason)?;
     if reporter.suspended_at.is_some() {
@@ -221,6 +225,7 @@ pub async fn create(
     let id = ids::new_id();
     let ap_id = format!("{}/reports/{id}", svc.base_url());
     let reporter_id = reporter.id;
+    let base_url = svc.base_url().to_owned();
     svc.db
         .write(move |conn| {
             let (target_account_id, target_post_id) = target_account(conn, target)?;
@@ -237,17 +242,39 @@ pub async fn create(
             diesel::insert_into(reports::table)
                 .values(&Report {
                     id,
-                    ap_id,
+                    ap_id: ap_id.clone(),
                     reporter_id: Some(reporter_id),
                     target_account_id,
                     target_post_id,
-                    reason,
+                    reason: reason.clone(),
                     status: "open".into(),
                     created_at: Utc::now().naive_utc(),
                     resolved_at: None,
                     resolved_by: None,
                 })
                 .execute(conn)?;
+            if forward {
+                let account = accounts::table
+                    .find(target_account_id)
+                    .first::<Account>(conn)?;
+                let post_ap_id = match target_post_id {
+                    Some(p) => Some(
+                        posts::table
+                            .find(p)
+                            .select(posts::ap_id)
+                            .first::<String>(conn)?,
+                    ),
+                    None => None,
+                };
+                flag::forward(
+                    conn,
+                    &base_url,
+                    &ap_id,
+                    &account,
+                    post_ap_id.as_deref(),
+                    &reason,
+                )?;
+            }
             Ok(id)
         })
         .await
