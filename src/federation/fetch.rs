@@ -152,6 +152,15 @@ pub fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
 
 /// The HTTP client federation uses for fetches and deliveries.
 pub fn client(allow_private: bool, fixed: Vec<(String, IpAddr)>) -> reqwest::Client {
+    client_with_roots(allow_private, fixed, Vec::new())
+}
+
+/// [`client`], also trusting `extra_roots` besides the usual web roots.
+pub fn client_with_roots(
+    allow_private: bool,
+    fixed: Vec<(String, IpAddr)>,
+    extra_roots: Vec<reqwest::Certificate>,
+) -> reqwest::Client {
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             attempt.error("too many redirects")
@@ -161,7 +170,11 @@ pub fn client(allow_private: bool, fixed: Vec<(String, IpAddr)>) -> reqwest::Cli
             attempt.follow()
         }
     });
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for root in extra_roots {
+        builder = builder.add_root_certificate(root);
+    }
+    builder
         .timeout(FETCH_TIMEOUT)
         .connect_timeout(FETCH_TIMEOUT)
         .redirect(policy)

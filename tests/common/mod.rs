@@ -17,6 +17,8 @@ use tidings::db::Db;
 use tidings::service::Services;
 use tokio::sync::oneshot;
 
+pub mod certs;
+
 pub const PG_ENV: &str = "TIDINGS_TEST_DATABASE_URL";
 
 /// A fresh database for one test, removed when dropped.
@@ -120,6 +122,9 @@ impl TestApp {
             db_pool_size: Some(4),
             allow_private_addresses: false,
             resolve: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            extra_ca_file: None,
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();
@@ -129,7 +134,12 @@ impl TestApp {
             .unwrap()
             .unwrap();
         let app = Application::build_with_db(config, pool).await.unwrap();
-        let base = format!("http://{}", app.local_addr());
+        let scheme = if app.services.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://{}", app.local_addr());
         let svc = app.services.clone();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.run_until(async {
