@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod nodeinfo;
 pub mod notes;
 pub mod objects;
+pub mod outbox;
 pub mod protocol;
 pub mod signatures;
 pub mod store;
