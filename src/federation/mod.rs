@@ -14,6 +14,7 @@ pub mod notes;
 pub mod objects;
 pub mod outbox;
 pub mod protocol;
+pub mod resolve;
 pub mod signatures;
 pub mod store;
 pub mod webfinger;
