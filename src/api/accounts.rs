@@ -12,6 +12,7 @@ use super::params::{HtmlQuery, flag, id_list, page_url, path_id, range};
 use super::timelines::status_page;
 use super::{ApiForm, Auth, Paging, paged};
 use crate::error::AppError;
+use crate::federation::resolve;
 use crate::service::relationships::{self, AccountView};
 use crate::service::timelines::{self, AccountPostsFilter, Paged};
 use crate::service::{Services, accounts, search};
@@ -83,11 +84,26 @@ struct LookupQuery {
     acct: String,
 }
 
+/// `GET /api/v1/accounts/lookup?acct=name` or `name@host`: a stored account; a remote one
+/// not stored yet is looked up on its server (WebFinger) for a signed-in user.
 async fn lookup(
     State(svc): State<Services>,
+    auth: Auth,
     Query(q): Query<LookupQuery>,
 ) -> Result<Json<Account>, AppError> {
-    let view = relationships::lookup(&svc, &q.acct).await?;
+    let view = match relationships::lookup(&svc, &q.acct).await {
+        Err(e) if e.status() == axum::http::StatusCode::NOT_FOUND && auth.viewer().is_some() => {
+            let handle = resolve::Handle::parse(&q.acct).ok_or(e)?;
+            let found = resolve::resolve_handle(&svc, &handle)
+                .await
+                .ok()
+                .flatten()
+                .filter(|a| a.suspended_at.is_none())
+                .ok_or_else(AppError::not_found)?;
+            relationships::account(&svc, found.id).await?
+        }
+        other => other?,
+    };
     Ok(Json(Account::from_view(&view, svc.base_url())))
 }
 

@@ -11,6 +11,7 @@ use super::entities::{self, Account, Report, SearchResults, Tag};
 use super::params::{HtmlQuery, flag, id_list, opt_id, string_list};
 use super::{ApiForm, Auth};
 use crate::error::AppError;
+use crate::federation::resolve;
 use crate::service::reports::{self, ReportTarget};
 use crate::service::{
     PAGE_SIZE, Services, bookmarks, notification_feed, posts, relationships, search, timelines,
@@ -58,7 +59,8 @@ struct SearchQuery {
     kind: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
-    /// Looking up remote accounts and posts is not supported yet: ignored.
+    /// Look a handle (`@user@host`) or an actor URL up on its server (WebFinger, then the
+    /// actor) when it is not stored yet.
     #[serde(deserialize_with = "flag")]
     resolve: bool,
 }
@@ -71,7 +73,6 @@ async fn search_v2(
     HtmlQuery(q): HtmlQuery<SearchQuery>,
 ) -> Result<Json<SearchResults>, AppError> {
     let user = auth.user("read:search")?;
-    let _ = q.resolve;
     let limit = q
         .limit
         .as_deref()
@@ -97,7 +98,28 @@ async fn search_v2(
         let page = offset / PAGE_SIZE as u32 + 1;
         let found = search::search(&svc, &q.q, page).await?;
         if want("accounts") {
-            let ids: Vec<i64> = found.accounts.iter().map(|a| a.id).take(limit).collect();
+            // A handle or an actor URL: that account first (stored, or resolved when asked).
+            let exact = if q.resolve && offset == 0 {
+                resolve::resolve_query(&svc, &q.q).await.map(|a| a.id)
+            } else if offset == 0 {
+                reports::account_by_handle(&svc, &q.q)
+                    .await?
+                    .filter(|a| a.suspended_at.is_none() && q.q.contains('@'))
+                    .map(|a| a.id)
+            } else {
+                None
+            };
+            let ids: Vec<i64> = exact
+                .into_iter()
+                .chain(
+                    found
+                        .accounts
+                        .iter()
+                        .map(|a| a.id)
+                        .filter(|id| Some(*id) != exact),
+                )
+                .take(limit)
+                .collect();
             out.accounts = relationships::accounts(&svc, ids)
                 .await?
                 .iter()

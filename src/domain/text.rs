@@ -146,6 +146,26 @@ pub fn extract_mentions(text: &str) -> Vec<String> {
     out
 }
 
+/// The mentions of accounts on other servers in a text (`@name@host`), as
+/// (lowercased name, lowercased host), without duplicates, in order of appearance.
+pub fn extract_remote_mentions(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (is_link, seg) in segments(text) {
+        if is_link {
+            continue;
+        }
+        for m in find_mentions(seg) {
+            if let Some(host) = m.host {
+                let pair = (m.name.to_ascii_lowercase(), host);
+                if !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The text split into plain runs and URLs.
 fn segments(s: &str) -> impl Iterator<Item = (bool, &str)> {
     let mut finder = LinkFinder::new();

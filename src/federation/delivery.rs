@@ -2,24 +2,25 @@
 //!
 //! Rows are written with [`enqueue`] inside the transaction of the change that causes them,
 //! so nothing is sent for a change that was rolled back and nothing is lost on a restart.
-//! The worker claims due rows every second (a claim pushes `next_attempt_at` a few minutes
-//! ahead, so several processes sharing one database do not send a row twice), POSTs them
-//! signed with the sending account's key (or the instance actor's), at most
-//! [`CONCURRENCY`] at once, and marks them delivered, or schedules a retry with
-//! exponential backoff: 30 s · 2^attempts, capped at 12 h; after [`GIVE_UP_AFTER`] the row
-//! is dropped with a warning.
+//! The worker claims due rows whenever it has a free slot (a claim pushes
+//! `next_attempt_at` a few minutes ahead, so several processes sharing one database do not
+//! send a row twice), POSTs them signed with the sending account's key (or the instance
+//! actor's), at most [`CONCURRENCY`] at once and at most [`PER_HOST`] at once to one
+//! server, and marks them delivered, or schedules a retry with exponential backoff:
+//! 30 s · 2^attempts, capped at 12 h; after [`GIVE_UP_AFTER`] the row is dropped with a
+//! warning.
 
+use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use url::Url;
 
-use super::fetch::{check_url, read_limited};
+use super::fetch::{authority, check_url, read_limited};
 use super::signatures::sign_request;
 use super::store;
 use crate::db::models::Delivery;
@@ -28,14 +29,17 @@ use crate::db::{DbConn, ids};
 use crate::error::AppError;
 use crate::service::Services;
 
-/// Rows claimed per round.
-pub const BATCH: i64 = 50;
-/// Deliveries in flight at once.
+/// Deliveries in flight at once, all servers together.
 pub const CONCURRENCY: usize = 32;
+/// Deliveries in flight at once to one server (`host[:port]` of the inbox), so one slow
+/// server cannot take every slot.
+pub const PER_HOST: usize = 4;
 /// How long a claimed row is left alone before another round may take it again.
 const LEASE: Duration = Duration::minutes(5);
 /// Retries stop after this long.
 pub const GIVE_UP_AFTER: Duration = Duration::days(3);
+/// How often the worker looks for due rows when it has nothing to do.
+const IDLE_POLL: StdDuration = StdDuration::from_millis(500);
 
 /// Queues `activity` for `inbox_url`, to be signed with `key_id` (of the local account
 /// `actor_account_id`, or of the instance actor when `None`). Call it inside the write
@@ -74,46 +78,129 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// Starts the worker; it runs until the handle is aborted.
+///
+/// It claims continuously: whenever a slot frees up it claims more due rows, skipping the
+/// servers that already have [`PER_HOST`] deliveries in flight, so a slow or dead server
+/// only ever holds its own slots.
 pub fn start(svc: Services) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(StdDuration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut in_flight: JoinSet<()> = JoinSet::new();
+        // The server of each task, and the tasks in flight per server.
+        let mut host_of_task: HashMap<tokio::task::Id, String> = HashMap::new();
+        let mut per_host: HashMap<String, usize> = HashMap::new();
         loop {
-            tick.tick().await;
-            if let Err(e) = run_once(&svc).await {
-                tracing::warn!("delivery round failed: {}", e.public_message());
-                e.log();
+            let free = CONCURRENCY - in_flight.len();
+            let mut claimed = 0;
+            if free > 0 {
+                match claim(&svc, free, &per_host).await {
+                    Ok(rows) => {
+                        claimed = rows.len();
+                        for row in rows {
+                            let host = host_of(&row.inbox_url);
+                            *per_host.entry(host.clone()).or_default() += 1;
+                            let svc = svc.clone();
+                            let task = in_flight.spawn(async move {
+                                let outcome = send(&svc, &row).await;
+                                if let Err(e) = record(&svc, &row, outcome).await {
+                                    e.log();
+                                }
+                            });
+                            host_of_task.insert(task.id(), host);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("claiming deliveries failed: {}", e.public_message());
+                        e.log();
+                    }
+                }
+            }
+            // Wait for a slot to free up, or (nothing claimable now) for new rows.
+            let done = if in_flight.is_empty() || claimed == 0 {
+                tokio::select! {
+                    done = in_flight.join_next_with_id(), if !in_flight.is_empty() => done,
+                    _ = tokio::time::sleep(IDLE_POLL) => None,
+                }
+            } else if in_flight.len() >= CONCURRENCY {
+                in_flight.join_next_with_id().await
+            } else {
+                None
+            };
+            let mut finished: Vec<tokio::task::Id> = Vec::new();
+            let mut note = |r: Result<(tokio::task::Id, ()), tokio::task::JoinError>| match r {
+                Ok((id, ())) => finished.push(id),
+                // A panicking delivery: its row stays leased and is tried again later.
+                Err(e) => {
+                    tracing::error!("a delivery task failed: {e}");
+                    finished.push(e.id());
+                }
+            };
+            if let Some(r) = done {
+                note(r);
+            }
+            while let Some(r) = in_flight.try_join_next_with_id() {
+                note(r);
+            }
+            for id in finished {
+                if let Some(host) = host_of_task.remove(&id)
+                    && let Some(n) = per_host.get_mut(&host)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        per_host.remove(&host);
+                    }
+                }
             }
         }
     })
 }
 
-/// Claims the due rows and delivers them. Returns how many were attempted.
-pub async fn run_once(svc: &Services) -> Result<usize, AppError> {
-    let rows = claim(svc).await?;
-    let n = rows.len();
-    futures_util::stream::iter(rows)
-        .for_each_concurrent(CONCURRENCY, |row| async move {
-            let outcome = send(svc, &row).await;
-            if let Err(e) = record(svc, &row, outcome).await {
-                e.log();
-            }
-        })
-        .await;
-    Ok(n)
+/// `host[:port]` of an inbox URL: what the per-server limit counts.
+fn host_of(inbox_url: &str) -> String {
+    Url::parse(inbox_url)
+        .map(|u| authority(&u))
+        .unwrap_or_default()
 }
 
-async fn claim(svc: &Services) -> Result<Vec<Delivery>, AppError> {
+/// Claims up to `max` due rows (leasing them), at most [`PER_HOST`] in flight per server
+/// counting `busy`. Servers at their limit are left out of the query, so a long backlog
+/// for one server does not hide the rows of others.
+async fn claim(
+    svc: &Services,
+    max: usize,
+    busy: &HashMap<String, usize>,
+) -> Result<Vec<Delivery>, AppError> {
+    let mut busy = busy.clone();
+    let full: Vec<String> = busy
+        .iter()
+        .filter(|(_, n)| **n >= PER_HOST)
+        .map(|(h, _)| format!("%://{h}/%"))
+        .collect();
     svc.db
-        .write(|conn| {
+        .write(move |conn| {
             let now = Utc::now().naive_utc();
-            let rows: Vec<Delivery> = deliveries::table
+            let mut q = deliveries::table
                 .filter(deliveries::next_attempt_at.le(now))
                 .filter(deliveries::delivered_at.is_null())
+                .into_boxed();
+            for pattern in &full {
+                q = q.filter(deliveries::inbox_url.not_like(pattern.clone()));
+            }
+            let candidates: Vec<Delivery> = q
                 .order(deliveries::next_attempt_at.asc())
-                .limit(BATCH)
+                .limit((max * PER_HOST) as i64)
                 .select(Delivery::as_select())
                 .load(conn)?;
+            let mut rows = Vec::new();
+            for row in candidates {
+                if rows.len() >= max {
+                    break;
+                }
+                let n = busy.entry(host_of(&row.inbox_url)).or_default();
+                if *n < PER_HOST {
+                    *n += 1;
+                    rows.push(row);
+                }
+            }
             if !rows.is_empty() {
                 let claimed: Vec<i64> = rows.iter().map(|r| r.id).collect();
                 diesel::update(deliveries::table.filter(deliveries::id.eq_any(claimed)))

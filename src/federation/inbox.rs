@@ -291,6 +291,7 @@ fn apply(
 ) -> Result<(), AppError> {
     match kind {
         "Follow" => follow(conn, base, signer_id, activity),
+        "Accept" | "Reject" => answer_to_our_follow(conn, signer_id, kind == "Accept", activity),
         "Undo" => {
             let object = activity.get("object");
             let inner_kind = object
@@ -414,6 +415,58 @@ fn undo_follow(
                 .filter(follows::ap_id.eq(follow_id)),
         )
         .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// `Accept` or `Reject` of a `Follow` one of our accounts sent: the follow (found by the
+/// Follow's id, or by its actor and object when the peer did not echo the id) becomes
+/// accepted, or goes. Only the followed account may answer.
+fn answer_to_our_follow(
+    conn: &mut DbConn,
+    signer_id: i64,
+    accepted: bool,
+    activity: &Value,
+) -> Result<(), AppError> {
+    let object = activity.get("object");
+    let mut row: Option<i64> = None;
+    if let Some(id) = id_of(object) {
+        row = follows::table
+            .filter(follows::ap_id.eq(id))
+            .filter(follows::followed_id.eq(signer_id))
+            .select(follows::id)
+            .first::<i64>(conn)
+            .optional()?;
+    }
+    if row.is_none()
+        && let Some(Value::Object(inner)) = object
+        && let Some(follower) = id_of(inner.get("actor"))
+    {
+        let follower_id = accounts::table
+            .filter(accounts::ap_id.eq(follower))
+            .filter(accounts::domain.is_null())
+            .select(accounts::id)
+            .first::<i64>(conn)
+            .optional()?;
+        if let Some(follower_id) = follower_id {
+            row = follows::table
+                .filter(follows::follower_id.eq(follower_id))
+                .filter(follows::followed_id.eq(signer_id))
+                .select(follows::id)
+                .first::<i64>(conn)
+                .optional()?;
+        }
+    }
+    let Some(row) = row else {
+        tracing::debug!("Accept/Reject of an unknown Follow ignored");
+        return Ok(());
+    };
+    if accepted {
+        diesel::update(follows::table.find(row))
+            .set(follows::state.eq("accepted"))
+            .execute(conn)?;
+    } else {
+        diesel::delete(follows::table.find(row)).execute(conn)?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::db::models::{Account, Reaction};
 use crate::db::schema::reactions;
 use crate::domain::reaction::parse_emoji;
 use crate::error::AppError;
+use crate::federation::outbox;
 
 /// Adds a reaction; adding the same emoji twice changes nothing.
 pub async fn react(
@@ -21,6 +22,7 @@ pub async fn react(
     let emoji = parse_emoji(emoji).map_err(|m| AppError::field("emoji", m))?;
     let account_id = account.id;
     let ap_base = format!("{}/reactions", svc.base_url());
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             let post = lock_post(conn, post_id)?;
@@ -45,6 +47,7 @@ pub async fn react(
                     created_at: Utc::now().naive_utc(),
                 })
                 .execute(conn)?;
+            outbox::reacted(conn, &urls, account_id, post_id, &emoji)?;
             notifications::notify(
                 conn,
                 post.account_id,
@@ -67,9 +70,11 @@ pub async fn unreact(
 ) -> Result<(), AppError> {
     let emoji = parse_emoji(emoji).map_err(|m| AppError::field("emoji", m))?;
     let account_id = account.id;
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             lock_post(conn, post_id)?;
+            outbox::unreacting(conn, &urls, account_id, post_id, &emoji)?;
             diesel::delete(
                 reactions::table
                     .filter(reactions::account_id.eq(account_id))

@@ -1,4 +1,4 @@
-//! Account follows (between local accounts for now), relationship flags, and accounts as
+//! Account follows (local and remote accounts), relationship flags, and accounts as
 //! client apps show them: profile data with follower, following and post counts.
 
 use std::collections::HashMap;
@@ -14,6 +14,7 @@ use crate::db::schema::{accounts, follows, posts};
 use crate::db::{DbConn, ids, is_unique_violation};
 use crate::domain::text::render;
 use crate::error::{AppError, ErrorKind};
+use crate::federation::outbox;
 
 /// The columns of an account that profiles need (no keys, no password hash).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -177,7 +178,7 @@ pub struct Relationship {
     pub id: i64,
     pub following: bool,
     pub followed_by: bool,
-    /// A follow request waits for the other side (remote accounts, later).
+    /// A follow request waits for the other side (a remote account's `Accept`).
     pub requested: bool,
 }
 
@@ -222,8 +223,9 @@ pub async fn relationships(
         .await
 }
 
-/// Follows a local account; accepted at once. Following twice is following once. The
-/// followed account is notified.
+/// Follows an account. A local account: accepted at once, and notified. A remote account:
+/// the follow waits (`requested`) until its server answers the `Follow` sent to it with an
+/// `Accept`. Following twice is following once (a pending request is sent again).
 pub async fn follow(
     svc: &Services,
     follower: &Account,
@@ -234,6 +236,7 @@ pub async fn follow(
         return Err(AppError::field("id", "You cannot follow yourself."));
     }
     let base = svc.base_url().to_owned();
+    let urls = crate::federation::urls(svc);
     let done = svc
         .db
         .write(move |conn| {
@@ -246,31 +249,30 @@ pub async fn follow(
             if target.1.is_some() {
                 return Err(AppError::not_found());
             }
-            if target.0.is_some() {
-                return Err(AppError::field(
-                    "id",
-                    "Following accounts on other servers is not supported yet.",
-                ));
-            }
-            let exists = follows::table
+            let remote = target.0.is_some();
+            let existing = follows::table
                 .filter(follows::follower_id.eq(follower_id))
                 .filter(follows::followed_id.eq(target_id))
-                .count()
-                .get_result::<i64>(conn)?
-                > 0;
-            if !exists {
+                .first::<Follow>(conn)
+                .optional()?;
+            if let Some(f) = existing.as_ref().filter(|f| f.state == "pending") {
+                // The Accept may have been lost: ask again.
+                outbox::follow_requested(conn, &urls, f)?;
+            } else if existing.is_none() {
                 let id = ids::new_id();
+                let follow = Follow {
+                    id,
+                    ap_id: format!("{base}/follows/{id}"),
+                    follower_id,
+                    followed_id: target_id,
+                    state: if remote { "pending" } else { "accepted" }.into(),
+                    created_at: Utc::now().naive_utc(),
+                };
                 let inserted = diesel::insert_into(follows::table)
-                    .values(&Follow {
-                        id,
-                        ap_id: format!("{base}/follows/{id}"),
-                        follower_id,
-                        followed_id: target_id,
-                        state: "accepted".into(),
-                        created_at: Utc::now().naive_utc(),
-                    })
+                    .values(&follow)
                     .execute(conn);
                 match inserted {
+                    Ok(_) if remote => outbox::follow_requested(conn, &urls, &follow)?,
                     Ok(_) => {
                         notifications::notify(
                             conn,
@@ -311,6 +313,7 @@ pub async fn unfollow(
     target_id: i64,
 ) -> Result<Relationship, AppError> {
     let follower_id = follower.id;
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             accounts::table
@@ -319,6 +322,14 @@ pub async fn unfollow(
                 .first::<i64>(conn)
                 .optional()?
                 .ok_or_else(AppError::not_found)?;
+            let existing = follows::table
+                .filter(follows::follower_id.eq(follower_id))
+                .filter(follows::followed_id.eq(target_id))
+                .first::<Follow>(conn)
+                .optional()?;
+            if let Some(f) = &existing {
+                outbox::follow_undone(conn, &urls, f)?;
+            }
             diesel::delete(
                 follows::table
                     .filter(follows::follower_id.eq(follower_id))

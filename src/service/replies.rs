@@ -16,6 +16,7 @@ use crate::db::{DbConn, ids, write_tx};
 use crate::domain::scoring;
 use crate::domain::text::{extract_mentions, render_with_mentions};
 use crate::error::AppError;
+use crate::federation::outbox::{self, PostEvent};
 
 pub const MAX_REPLY: usize = 10_000;
 /// The most replies one thread page loads.
@@ -91,6 +92,7 @@ pub async fn reply_with(
     let body = check_body(body)?;
     let author_id = author.id;
     let base = svc.base_url().to_owned();
+    let urls = crate::federation::urls(svc);
     svc.db
         .run(move |conn| {
             let mentioned = resolve_mentions(conn, &body)?;
@@ -174,6 +176,7 @@ pub async fn reply_with(
                         )?;
                     }
                 }
+                outbox::post_event(conn, &urls, id, PostEvent::Created)?;
                 Ok(id)
             })
         })
@@ -191,6 +194,7 @@ pub async fn update(
     let body = check_body(body)?;
     let editor_id = editor.id;
     let base = svc.base_url().to_owned();
+    let urls = crate::federation::urls(svc);
     svc.db
         .run(move |conn| {
             let mentioned = resolve_mentions(conn, &body)?;
@@ -209,7 +213,8 @@ pub async fn update(
                 if post.account_id != editor_id {
                     return Err(AppError::forbidden());
                 }
-                rewrite(conn, id, &body, &html, spoiler_text.as_deref(), tags)
+                rewrite(conn, id, &body, &html, spoiler_text.as_deref(), tags)?;
+                outbox::post_event(conn, &urls, id, PostEvent::Updated)
             })
         })
         .await
@@ -219,6 +224,7 @@ pub async fn update(
 /// replies under it keep their place.
 pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppError> {
     let (actor_id, is_mod) = (actor.id, actor.is_admin || actor.is_moderator);
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             let post = lock_post(conn, id)?;
@@ -226,7 +232,7 @@ pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppE
                 return Err(AppError::not_found());
             }
             soft_delete(conn, &post, actor_id, is_mod)?;
-            Ok(())
+            outbox::post_event(conn, &urls, id, PostEvent::Deleted)
         })
         .await
 }

@@ -13,6 +13,7 @@ use crate::db::{DbConn, ids, is_unique_violation, write_tx};
 use crate::domain::story::StoryDraft;
 use crate::domain::text::{extract_hashtags, normalize_tag, render};
 use crate::error::AppError;
+use crate::federation::outbox::{self, PostEvent};
 
 /// Publishes a story by a local account; returns its id.
 pub async fn create(
@@ -48,6 +49,7 @@ async fn insert(
     let ap_id = svc.story_ap_id(id);
     let html = render(&draft.body, svc.base_url());
     let author_id = author.id;
+    let urls = crate::federation::urls(svc);
     svc.db
         .run(move |conn| {
             let tags = ensure_tags(conn, &format!("{}\n{}", draft.headline, draft.body))?;
@@ -72,6 +74,7 @@ async fn insert(
                     .execute(conn)?;
                 link_tags(conn, id, tags)?;
                 apply_extras(conn, id, author_id, &extras)?;
+                outbox::post_event(conn, &urls, id, PostEvent::Created)?;
                 Ok(id)
             })
         })
@@ -113,6 +116,7 @@ async fn apply_update(
 ) -> Result<(), AppError> {
     let html = render(&draft.body, svc.base_url());
     let editor_id = editor.id;
+    let urls = crate::federation::urls(svc);
     svc.db
         .run(move |conn| {
             let tags = ensure_tags(conn, &format!("{}\n{}", draft.headline, draft.body))?;
@@ -124,7 +128,8 @@ async fn apply_update(
                 diesel::update(posts::table.find(id))
                     .set(posts::headline.eq(Some(&draft.headline)))
                     .execute(conn)?;
-                rewrite(conn, id, &draft.body, &html, spoiler_text.as_deref(), tags)
+                rewrite(conn, id, &draft.body, &html, spoiler_text.as_deref(), tags)?;
+                outbox::post_event(conn, &urls, id, PostEvent::Updated)
             })
         })
         .await
@@ -134,11 +139,12 @@ async fn apply_update(
 /// its author or a moderator may.
 pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppError> {
     let (actor_id, is_mod) = (actor.id, actor.is_admin || actor.is_moderator);
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             let post = live_story(conn, id)?;
             soft_delete(conn, &post, actor_id, is_mod)?;
-            Ok(())
+            outbox::post_event(conn, &urls, id, PostEvent::Deleted)
         })
         .await
 }

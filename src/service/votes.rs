@@ -10,6 +10,7 @@ use crate::db::schema::{posts, votes};
 use crate::db::{DbConn, ids};
 use crate::domain::scoring;
 use crate::error::AppError;
+use crate::federation::outbox;
 
 /// A vote as asked for: up, down, or none (take back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,7 @@ pub async fn vote(
 ) -> Result<Tally, AppError> {
     let voter_id = voter.id;
     let ap_base = format!("{}/votes", svc.base_url());
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             let post = lock_post(conn, post_id)?;
@@ -102,6 +104,7 @@ pub async fn vote(
                     )?;
                 }
             }
+            outbox::vote_changed(conn, &urls, voter_id, post_id, existing.as_ref())?;
             let (up, down) = recount(conn, post_id)?;
             Ok(Tally {
                 up,

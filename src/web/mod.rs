@@ -80,6 +80,8 @@ pub fn router(svc: Services) -> Router {
         )
         .route("/settings/theme", post(profiles::set_theme))
         .route("/search", get(search::search_page))
+        .route("/accounts/{id}/follow", post(profiles::follow))
+        .route("/accounts/{id}/unfollow", post(profiles::unfollow))
         .route(
             "/report",
             get(moderation::report_form).post(moderation::create_report),

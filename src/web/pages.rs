@@ -97,9 +97,60 @@ pub struct ProfilePage<'a> {
     pub is_moderator: bool,
     pub suspended: bool,
     pub bio_html: String,
+    /// The signed-in viewer's follow button (not on one's own profile).
+    pub follow: Option<FollowButton>,
     pub stories: Vec<StoryView>,
     pub next_href: Option<String>,
     pub empty_text: &'a str,
+}
+
+/// A follow button: what the viewer's relationship to an account allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowButton {
+    Follow,
+    /// A follow request waits for the other server's answer.
+    Requested,
+    Following,
+}
+
+impl FollowButton {
+    pub fn of(rel: &crate::service::relationships::Relationship) -> FollowButton {
+        if rel.following {
+            FollowButton::Following
+        } else if rel.requested {
+            FollowButton::Requested
+        } else {
+            FollowButton::Follow
+        }
+    }
+
+    /// The last segment of the form's action (`/accounts/{id}/…`).
+    pub fn action(&self) -> &'static str {
+        match self {
+            FollowButton::Follow => "follow",
+            _ => "unfollow",
+        }
+    }
+
+    /// Following or asked to: the button undoes it.
+    pub fn pressed(&self) -> bool {
+        *self != FollowButton::Follow
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            FollowButton::Follow => "Follow",
+            FollowButton::Requested => "Requested (cancel)",
+            FollowButton::Following => "Unfollow",
+        }
+    }
+}
+
+/// An account in search results, with the viewer's follow button.
+#[derive(Debug, Clone)]
+pub struct AccountHit {
+    pub author: AuthorView,
+    pub follow: Option<FollowButton>,
 }
 
 #[derive(Template)]
@@ -164,7 +215,7 @@ pub struct SearchPage<'a> {
     pub error: Option<String>,
     /// Whether a search ran (a non-empty, accepted query).
     pub searched: bool,
-    pub accounts: Vec<AuthorView>,
+    pub accounts: Vec<AccountHit>,
     pub posts: Vec<crate::service::search::SearchHit>,
     pub next_href: Option<String>,
     pub prev_href: Option<String>,

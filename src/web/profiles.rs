@@ -9,14 +9,16 @@ use serde::Deserialize;
 
 use super::auth::safe_return_to;
 use super::context::{Ctx, THEME_COOKIE, Theme};
-use super::pages::{FormErrors, ProfilePage, SettingsPage, render, render_status};
+use super::pages::{FollowButton, FormErrors, ProfilePage, SettingsPage, render, render_status};
 use super::stories::{PageQuery, next_href};
 use crate::domain::text::render as render_text;
 use crate::error::AppError;
 use crate::service::views::AuthorView;
-use crate::service::{Services, accounts, stories};
+use crate::service::{Services, accounts, relationships, reports, stories};
 
-/// `/@name`: the bio and "More posts by @name".
+/// `/@name`, and `/@name@server` for an account of another server that is stored here:
+/// the bio, a follow button, and "More posts by …" (for a remote account, those of its
+/// posts that reached us).
 pub async fn profile(
     State(svc): State<Services>,
     ctx: Ctx,
@@ -26,11 +28,26 @@ pub async fn profile(
     let Some(name) = handle.strip_prefix('@') else {
         return Err(AppError::not_found());
     };
-    let account = accounts::find_local(&svc, name)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let account = if name.contains('@') {
+        reports::account_by_handle(&svc, name).await?
+    } else {
+        accounts::find_local(&svc, name).await?
+    }
+    .ok_or_else(AppError::not_found)?;
     let page = stories::by_account(&svc, account.id, q.before).await?;
-    let bio_html = render_text(&account.bio, svc.base_url());
+    // A remote bio is HTML, sanitised when stored (and here again); ours is text.
+    let bio_html = if account.is_local() {
+        render_text(&account.bio, svc.base_url())
+    } else {
+        ammonia::clean(&account.bio)
+    };
+    let follow = match &ctx.user {
+        Some(viewer) if viewer.id != account.id => {
+            let rel = relationships::relationships(&svc, viewer.id, vec![account.id]).await?;
+            rel.first().map(FollowButton::of)
+        }
+        _ => None,
+    };
     let is_moderator = account.is_admin || account.is_moderator;
     let suspended = account.suspended_at.is_some();
     let author = AuthorView {
@@ -46,6 +63,7 @@ pub async fn profile(
         next_href: next_href(&author.profile_path(), page.next_before),
         author,
         bio_html,
+        follow,
         stories: page.items,
         empty_text: "No stories yet.",
     })
@@ -125,4 +143,42 @@ pub async fn set_theme(
         Redirect::to(&safe_return_to(form.return_to.as_deref())),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct FollowForm {
+    #[serde(default)]
+    csrf: String,
+    return_to: Option<String>,
+}
+
+fn account_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::not_found())
+}
+
+/// The Follow button: a local account is followed at once; a remote one gets a `Follow`
+/// and shows "Requested" until its server accepts.
+pub async fn follow(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<FollowForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let user = ctx.require_user()?;
+    relationships::follow(&svc, user, account_id(&id)?).await?;
+    Ok(Redirect::to(&safe_return_to(form.return_to.as_deref())).into_response())
+}
+
+/// Unfollow, or withdraw a request (a remote account gets `Undo(Follow)`).
+pub async fn unfollow(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<FollowForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let user = ctx.require_user()?;
+    relationships::unfollow(&svc, user, account_id(&id)?).await?;
+    Ok(Redirect::to(&safe_return_to(form.return_to.as_deref())).into_response())
 }

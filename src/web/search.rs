@@ -6,9 +6,11 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::context::Ctx;
-use super::pages::{FormErrors, SearchPage, render_status};
+use super::pages::{AccountHit, FollowButton, FormErrors, SearchPage, render_status};
 use crate::error::AppError;
-use crate::service::{Services, search};
+use crate::federation::resolve;
+use crate::service::views::AuthorView;
+use crate::service::{Services, relationships, reports, search};
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -48,6 +50,7 @@ pub async fn search_page(
     let query = query.trim().to_owned();
     match search::search(&svc, &query, page).await {
         Ok(results) => {
+            let accounts = account_hits(&svc, &ctx, &query, page, results.accounts).await?;
             let searched = !query.is_empty();
             let next_href = results
                 .has_more
@@ -61,7 +64,7 @@ pub async fn search_page(
                     query,
                     error: None,
                     searched,
-                    accounts: results.accounts,
+                    accounts,
                     posts: results.posts,
                     next_href,
                     prev_href,
@@ -87,4 +90,56 @@ pub async fn search_page(
             )
         }
     }
+}
+
+/// The accounts found, with follow buttons for a signed-in viewer. A handle
+/// (`@name@server`) or an actor URL comes first: the stored account, or for a signed-in
+/// viewer the one found on its server.
+async fn account_hits(
+    svc: &Services,
+    ctx: &Ctx,
+    query: &str,
+    page: u32,
+    found: Vec<AuthorView>,
+) -> Result<Vec<AccountHit>, AppError> {
+    let mut authors = found;
+    if page == 1 && query.contains(['@', '/']) {
+        let exact = match &ctx.user {
+            Some(_) => resolve::resolve_query(svc, query).await,
+            None => reports::account_by_handle(svc, query)
+                .await?
+                .filter(|a| a.suspended_at.is_none() && query.contains('@')),
+        };
+        if let Some(a) = exact {
+            authors.retain(|x| x.id != a.id);
+            authors.insert(
+                0,
+                AuthorView {
+                    id: a.id,
+                    username: a.username,
+                    domain: a.domain,
+                    display_name: a.display_name,
+                },
+            );
+        }
+    }
+    let rels = match &ctx.user {
+        Some(viewer) => {
+            let ids = authors.iter().map(|a| a.id).collect();
+            relationships::relationships(svc, viewer.id, ids).await?
+        }
+        None => Vec::new(),
+    };
+    let viewer = ctx.user.as_ref().map(|u| u.id);
+    Ok(authors
+        .into_iter()
+        .map(|author| {
+            let follow = rels
+                .iter()
+                .find(|r| r.id == author.id)
+                .filter(|_| viewer != Some(author.id))
+                .map(FollowButton::of);
+            AccountHit { author, follow }
+        })
+        .collect())
 }
