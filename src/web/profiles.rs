@@ -26,11 +26,21 @@ pub async fn profile(
     let Some(name) = handle.strip_prefix('@') else {
         return Err(AppError::not_found());
     };
-    let account = accounts::find_local(&svc, name)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    // `@name` is a local account, `@name@domain` a remote one (its bio is HTML that was
+    // sanitised when its actor was fetched; sanitised again here).
+    let account = match name.split_once('@') {
+        None => accounts::find_local(&svc, name).await?,
+        Some(_) => crate::service::reports::account_by_handle(&svc, name)
+            .await?
+            .filter(|a| !a.is_local()),
+    }
+    .ok_or_else(AppError::not_found)?;
     let page = stories::by_account(&svc, account.id, q.before).await?;
-    let bio_html = render_text(&account.bio, svc.base_url());
+    let bio_html = if account.is_local() {
+        render_text(&account.bio, svc.base_url())
+    } else {
+        crate::domain::html::sanitize(&account.bio)
+    };
     let is_moderator = account.is_admin || account.is_moderator;
     let suspended = account.suspended_at.is_some();
     let author = AuthorView {
