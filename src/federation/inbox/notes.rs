@@ -85,8 +85,10 @@ pub(super) async fn prepare_create(
         .and_then(|o| o.get("type"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    if activity.get("object").is_some_and(Value::is_object)
-        && !super::parse::NOTE_TYPES.contains(&kind)
+    // An array of objects (GoToSocial poll votes) or a type we do not store.
+    if activity.get("object").is_some_and(Value::is_array)
+        || (activity.get("object").is_some_and(Value::is_object)
+            && !super::parse::NOTE_TYPES.contains(&kind))
     {
         tracing::debug!(kind, "Create of an object type not stored, ignored");
         return Ok(Prepared::Nothing);
