@@ -228,7 +228,7 @@ pub async fn create(
     let base_url = svc.base_url().to_owned();
     svc.db
         .write(move |conn| {
-            let (target_account_id, target_post_id) = target_account(conn, target)?;
+            let (target_account_id, _) = target_account(conn, target)?;
             if target_account_id == reporter_id {
                 let message = match target {
                     ReportTarget::Post(_) => "You cannot report your own post.",
@@ -239,21 +239,16 @@ pub async fn create(
                     message: message.into(),
                 }]));
             }
-            diesel::insert_into(reports::table)
-                .values(&Report {
-                    id,
-                    ap_id: ap_id.clone(),
-                    reporter_id: Some(reporter_id),
-                    target_account_id,
-                    target_post_id,
-                    reason: reason.clone(),
-                    status: "open".into(),
-                    created_at: Utc::now().naive_utc(),
-                    resolved_at: None,
-                    resolved_by: None,
-                })
-                .execute(conn)?;
+            insert_report(
+                conn,
+                id,
+                ap_id.clone(),
+                Some(reporter_id),
+                target,
+                reason.clone(),
+            )?;
             if forward {
+                let (_, target_post_id) = target_account(conn, target)?;
                 let account = accounts::table
                     .find(target_account_id)
                     .first::<Account>(conn)?;
@@ -278,6 +273,34 @@ pub async fn create(
             Ok(id)
         })
         .await
+}
+
+/// Files a report inside a write transaction (the body of [`create`], shared with the
+/// inbox, where `ap_id` is the `Flag`'s id). The target must exist and not be gone.
+pub(crate) fn insert_report(
+    conn: &mut DbConn,
+    id: i64,
+    ap_id: String,
+    reporter_id: Option<i64>,
+    target: ReportTarget,
+    reason: String,
+) -> Result<i64, AppError> {
+    let (target_account_id, target_post_id) = target_account(conn, target)?;
+    diesel::insert_into(reports::table)
+        .values(&Report {
+            id,
+            ap_id,
+            reporter_id,
+            target_account_id,
+            target_post_id,
+            reason,
+            status: "open".into(),
+            created_at: Utc::now().naive_utc(),
+            resolved_at: None,
+            resolved_by: None,
+        })
+        .execute(conn)?;
+    Ok(id)
 }
 
 /// One report by id.

@@ -6,6 +6,8 @@
 //! gets its own SQLite file in a temporary folder.
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::path::PathBuf;
 
 use diesel::prelude::*;
