@@ -168,7 +168,7 @@ async fn a_remote_reply_joins_the_thread_and_notifies() {
         &w.remote,
         "r1",
         Some(&story_url(story)),
-        "<p>A reply from <b>afar</b></p>",
+        "<p>A reply from <b>afar</b>, cc @bob (of its own server)</p>",
     );
     accepted(signed_by(&w.app, &w.remote, &create(&w.remote, &reply)).await);
 
@@ -185,6 +185,8 @@ async fn a_remote_reply_joins_the_thread_and_notifies() {
     assert_eq!(descendants.len(), 1, "{context}");
     assert_eq!(descendants[0]["id"], stored.id.to_string());
     assert_eq!(descendants[0]["uri"], reply["id"]);
+    // "@bob" in a remote text is not our bob: no Mention tag named him.
+    assert_eq!(descendants[0]["mentions"], json!([]));
 
     let alice_id = account_id(&w.app, "alice").await;
     let bob_id = account_id(&w.app, "bob").await;

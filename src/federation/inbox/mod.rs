@@ -289,7 +289,7 @@ pub(crate) enum Prepared {
     /// Empty when the note is not stored (not public, or its thread cannot be had).
     Notes(Vec<notes::Resolved>),
     /// `Update` of a note.
-    Edit(notes::Resolved),
+    Edit(Box<notes::Resolved>),
     /// `Update` of the actor itself.
     Actor(Box<RemoteActor>),
 }
@@ -371,7 +371,7 @@ fn apply(
 ) -> Result<(), AppError> {
     match (kind, prepared) {
         ("Create", Prepared::Notes(chain)) => notes::create(conn, ctx, chain),
-        ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, note),
+        ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, *note),
         ("Update", Prepared::Actor(actor)) => {
             upsert_actor(conn, &actor)?;
             Ok(())

@@ -175,7 +175,9 @@ pub(super) async fn prepare_update(
     let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
     if super::parse::NOTE_TYPES.contains(&kind) {
         let note = own_note(signer, activity)?;
-        return Ok(Prepared::Edit(resolve(svc, note, signer.id).await?));
+        return Ok(Prepared::Edit(Box::new(
+            resolve(svc, note, signer.id).await?,
+        )));
     }
     if id_of(Some(object)).as_deref() == Some(signer.ap_id.as_str()) && object.is_object() {
         let url = Url::parse(&signer.ap_id).map_err(|_| bad_request("actor id"))?;
