@@ -170,7 +170,17 @@ pub(crate) fn retract_vote(
         return Ok(false);
     };
     lock_post(conn, v.post_id)?;
-    diesel::delete(votes::table.find(v.id)).execute(conn)?;
+    // Matched by id again under the post's lock: a concurrent Dislike may have replaced
+    // this Like (same row, new id) while we waited, and that vote must stay.
+    let gone = diesel::delete(
+        votes::table
+            .filter(votes::id.eq(v.id))
+            .filter(votes::ap_id.eq(ap_id)),
+    )
+    .execute(conn)?;
+    if gone == 0 {
+        return Ok(false);
+    }
     recount(conn, v.post_id)?;
     Ok(true)
 }
