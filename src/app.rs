@@ -18,6 +18,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub struct Application {
     listener: TcpListener,
+    /// Set when serving HTTPS ourselves (`--tls-cert`, `--tls-key`).
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     router: Router,
     pub services: Services,
     /// The federation delivery worker, stopped when serving ends.
@@ -34,6 +36,10 @@ impl Application {
     }
 
     pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<Application> {
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -42,6 +48,7 @@ impl Application {
         let delivery = crate::federation::delivery::start(services.clone());
         Ok(Application {
             listener,
+            tls,
             router,
             services,
             delivery,
@@ -56,31 +63,54 @@ impl Application {
 
     /// Serves until ctrl-c / SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
-        let _worker = AbortOnDrop(self.delivery);
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-        Ok(())
+        self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until the future completes (tests and benchmarks).
+    /// Serves (HTTP, or HTTPS when configured) until the future completes.
     pub async fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let _worker = AbortOnDrop(self.delivery);
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await?;
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<PeerAddr>();
+        match self.tls {
+            Some(tls) => {
+                let listener = crate::tls::TlsListener::new(self.listener, tls)?;
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(stop)
+                    .await?
+            }
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(stop)
+                    .await?
+            }
+        }
         Ok(())
+    }
+}
+
+/// The address of the connection's peer, for `ConnectInfo` over plain TCP and over TLS
+/// alike.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> PeerAddr {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> PeerAddr {
+        PeerAddr(*stream.remote_addr())
     }
 }
 

@@ -83,6 +83,16 @@ pub struct Settings {
         global = true
     )]
     pub resolve: Vec<String>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "TIDINGS_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "TIDINGS_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Also trust the certificate authorities in this PEM file for outgoing federation
+    /// requests (test networks with their own CA).
+    #[arg(long, env = "TIDINGS_EXTRA_CA_FILE", global = true)]
+    pub extra_ca_file: Option<PathBuf>,
 }
 
 /// Validated configuration.
@@ -98,6 +108,10 @@ pub struct Config {
     pub allow_private_addresses: bool,
     /// Fixed addresses for host names (`--resolve`), lower-case host → IP.
     pub resolve: Vec<(String, IpAddr)>,
+    /// Certificate chain and key files when serving HTTPS ourselves.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Extra trusted CA certificates (PEM) for outgoing requests.
+    pub extra_ca_pem: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -115,6 +129,7 @@ impl Config {
             Some("http") => "http".to_owned(),
             Some("https") => "https".to_owned(),
             Some(other) => anyhow::bail!("invalid --scheme {other:?}: use https or http"),
+            None if s.tls_cert.is_some() => "https".to_owned(),
             None if is_local_host(&domain) => "http".to_owned(),
             None => "https".to_owned(),
         };
@@ -124,6 +139,29 @@ impl Config {
         };
         crate::db::Backend::from_url(&database_url).map_err(anyhow::Error::msg)?;
         let db_pool_size = s.db_pool_size.unwrap_or(8).max(1);
+        let tls = match (&s.tls_cert, &s.tls_key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let extra_ca_pem = match &s.extra_ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read --extra-ca-file {}: {e}", path.display())
+                })?;
+                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    anyhow::anyhow!("invalid --extra-ca-file {}: {e}", path.display())
+                })?;
+                if certs.is_empty() {
+                    anyhow::bail!(
+                        "invalid --extra-ca-file {}: no certificate in it",
+                        path.display()
+                    );
+                }
+                Some(pem)
+            }
+            None => None,
+        };
         Ok(Config {
             domain,
             scheme,
@@ -133,6 +171,8 @@ impl Config {
             db_pool_size,
             allow_private_addresses: s.allow_private_addresses,
             resolve: parse_resolve(&s.resolve)?,
+            tls,
+            extra_ca_pem,
         })
     }
 
@@ -197,6 +237,9 @@ mod tests {
             db_pool_size: None,
             allow_private_addresses: false,
             resolve: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            extra_ca_file: None,
         }
     }
 

@@ -3,7 +3,7 @@
 //! (a restart forgives everyone) and, with several processes, each counts its own share.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -84,8 +84,8 @@ impl Limiter {
 fn client_ip(req: &Request) -> Option<IpAddr> {
     let peer = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())?;
+        .get::<ConnectInfo<crate::app::PeerAddr>>()
+        .map(|c| c.0.0.ip())?;
     if peer.is_loopback() {
         let forwarded = req
             .headers()

@@ -13,4 +13,5 @@ pub mod error;
 pub mod federation;
 pub mod http_limit;
 pub mod service;
+pub mod tls;
 pub mod web;

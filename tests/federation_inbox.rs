@@ -1,163 +1,27 @@
 //! The inbox over the real router, with a real second HTTP server in the test process as
-//! the remote peer: it serves a remote actor (with its own RSA key) at `/users/remote` and
-//! records the POSTs it receives at `/inbox`.
+//! the remote peer (tests/common/peer.rs): it serves a remote actor (with its own RSA key)
+//! at `/users/remote` and records the POSTs it receives at `/inbox`.
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode as AxStatus, header};
-use axum::routing::{get, post};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use chrono::Utc;
 use common::TestApp;
+use common::peer::{Peer, Received, post_inbox};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tidings::db::schema::{accounts, deliveries, follows};
-use tidings::federation::signatures::{
-    DEFAULT_MAX_SKEW, sign_request, sign_request_rfc9421, verify_request,
-};
+use tidings::federation::signatures::{DEFAULT_MAX_SKEW, sign_request_rfc9421, verify_request};
 use tidings::service::crypto::generate_keypair;
 use url::Url;
-
-/// What the peer received at its inbox.
-#[derive(Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-#[derive(Clone)]
-struct PeerState {
-    actor: Value,
-    inbox: Arc<Mutex<Vec<Received>>>,
-}
-
-/// The remote server.
-struct Peer {
-    /// `http://127.0.0.1:PORT`
-    base: String,
-    actor_id: String,
-    key_id: String,
-    private_pem: String,
-    inbox: Arc<Mutex<Vec<Received>>>,
-}
-
-async fn serve_actor(State(s): State<PeerState>) -> impl axum::response::IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/activity+json"),
-        )],
-        s.actor.to_string(),
-    )
-}
-
-async fn record_inbox(State(s): State<PeerState>, headers: HeaderMap, body: Bytes) -> AxStatus {
-    s.inbox.lock().unwrap().push(Received { headers, body });
-    AxStatus::ACCEPTED
-}
-
-impl Peer {
-    async fn start() -> Peer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let actor_id = format!("{base}/users/remote");
-        let key_id = format!("{actor_id}#main-key");
-        let (public_pem, private_pem) = generate_keypair().await.unwrap();
-        let actor = json!({
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": actor_id,
-            "type": "Person",
-            "preferredUsername": "remote",
-            "name": "Remote Person",
-            "summary": "<p>Hello <script>alert(1)</script>there</p>",
-            "inbox": format!("{base}/inbox"),
-            "outbox": format!("{actor_id}/outbox"),
-            "followers": format!("{actor_id}/followers"),
-            "endpoints": {"sharedInbox": format!("{base}/inbox")},
-            "publicKey": {"id": key_id, "owner": actor_id, "publicKeyPem": public_pem},
-        });
-        let inbox = Arc::new(Mutex::new(Vec::new()));
-        let state = PeerState {
-            actor,
-            inbox: inbox.clone(),
-        };
-        let app = Router::new()
-            .route("/users/remote", get(serve_actor))
-            .route("/inbox", post(record_inbox))
-            .with_state(state);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Peer {
-            base,
-            actor_id,
-            key_id,
-            private_pem,
-            inbox,
-        }
-    }
-
-    fn follow(&self, n: u32) -> Value {
-        json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{}/follows/{n}", self.base),
-            "type": "Follow",
-            "actor": self.actor_id,
-            "object": "http://tidings.test/users/alice",
-        })
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.inbox.lock().unwrap().clone()
-    }
-}
 
 async fn spawn() -> (TestApp, Peer) {
     let app = TestApp::spawn_with(|s| s.allow_private_addresses = true).await;
     app.user("alice").await;
     (app, Peer::start().await)
-}
-
-/// POSTs a body to one of the app's inboxes, signed (cavage) with `key_id` / `pem` when
-/// given.
-async fn post_inbox(
-    app: &TestApp,
-    path: &str,
-    body: &[u8],
-    signer: Option<(&str, &str)>,
-) -> (StatusCode, String) {
-    let url = Url::parse(&format!("{}{path}", app.base)).unwrap();
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/activity+json"),
-    );
-    if let Some((key_id, pem)) = signer {
-        sign_request(
-            &Method::POST,
-            &url,
-            &mut headers,
-            Some(body),
-            key_id,
-            pem,
-            Utc::now(),
-        )
-        .unwrap();
-    }
-    let res = reqwest::Client::new()
-        .post(url)
-        .headers(headers)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
 }
 
 async fn signed(app: &TestApp, peer: &Peer, activity: &Value) -> (StatusCode, String) {

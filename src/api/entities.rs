@@ -310,7 +310,7 @@ impl Status {
                 })
                 .collect(),
             emojis: Vec::new(),
-            reblogs_count: 0,
+            reblogs_count: p.engagement.shares,
             favourites_count: p.engagement.up,
             replies_count: p.replies_count,
             reblog: None,

@@ -169,7 +169,6 @@ async fn report(
     ApiForm(form): ApiForm<ReportForm>,
 ) -> Result<Json<Report>, AppError> {
     let user = auth.user("write:reports")?;
-    let _ = form.forward;
     let account_id = form
         .account_id
         .ok_or_else(|| AppError::field("account_id", "account_id is required."))?;
@@ -197,11 +196,20 @@ async fn report(
     reports::check_reason(&reason)?;
     let mut first_id = None;
     if status_ids.is_empty() {
-        first_id =
-            Some(reports::create(&svc, user, ReportTarget::Account(account_id), &reason).await?);
+        first_id = Some(
+            reports::create(
+                &svc,
+                user,
+                ReportTarget::Account(account_id),
+                &reason,
+                form.forward,
+            )
+            .await?,
+        );
     } else {
         for id in &status_ids {
-            let made = reports::create(&svc, user, ReportTarget::Post(*id), &reason).await?;
+            let made =
+                reports::create(&svc, user, ReportTarget::Post(*id), &reason, form.forward).await?;
             first_id.get_or_insert(made);
         }
     }
@@ -213,7 +221,7 @@ async fn report(
         action_taken_at: None,
         category,
         comment,
-        forwarded: false,
+        forwarded: form.forward && target.domain.is_some(),
         created_at: entities::datetime(&row.created_at),
         status_ids: status_ids.iter().map(i64::to_string).collect(),
         rule_ids: None,

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    accounts, bookmarks, deliveries, follows, idempotency_keys, markers, mod_actions,
+    accounts, announces, bookmarks, deliveries, follows, idempotency_keys, markers, mod_actions,
     notifications, oauth_apps, oauth_codes, oauth_tokens, post_tags, posts, reactions, reports,
     sessions, story_follows, tags, votes,
 };
@@ -173,6 +173,16 @@ pub struct Reaction {
     pub account_id: i64,
     pub post_id: i64,
     pub emoji: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = announces)]
+pub struct Announce {
+    pub id: i64,
+    pub ap_id: String,
+    pub account_id: i64,
+    pub post_id: i64,
     pub created_at: NaiveDateTime,
 }
 

@@ -262,6 +262,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Shares of our posts by remote accounts (incoming `Announce`).
+    announces (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        account_id -> BigInt,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(oauth_tokens -> oauth_apps (app_id));
 diesel::joinable!(bookmarks -> posts (post_id));
@@ -291,4 +302,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     bookmarks,
     markers,
     idempotency_keys,
+    announces,
 );

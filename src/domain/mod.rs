@@ -1,5 +1,6 @@
 //! Pure types and rules: no I/O, nothing from the rest of the crate.
 
+pub mod html;
 pub mod reaction;
 pub mod scopes;
 pub mod scoring;

@@ -14,9 +14,9 @@ use url::Url;
 
 use super::signatures::sign_request;
 use super::store;
-use crate::db::ids;
 use crate::db::models::{Account, NewAccount};
 use crate::db::schema::accounts;
+use crate::db::{DbConn, ids};
 use crate::error::AppError;
 use crate::service::Services;
 
@@ -152,6 +152,15 @@ pub fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
 
 /// The HTTP client federation uses for fetches and deliveries.
 pub fn client(allow_private: bool, fixed: Vec<(String, IpAddr)>) -> reqwest::Client {
+    client_with_roots(allow_private, fixed, Vec::new())
+}
+
+/// [`client`], also trusting `extra_roots` besides the usual web roots.
+pub fn client_with_roots(
+    allow_private: bool,
+    fixed: Vec<(String, IpAddr)>,
+    extra_roots: Vec<reqwest::Certificate>,
+) -> reqwest::Client {
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             attempt.error("too many redirects")
@@ -161,7 +170,11 @@ pub fn client(allow_private: bool, fixed: Vec<(String, IpAddr)>) -> reqwest::Cli
             attempt.follow()
         }
     });
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for root in extra_roots {
+        builder = builder.add_root_certificate(root);
+    }
+    builder
         .timeout(FETCH_TIMEOUT)
         .connect_timeout(FETCH_TIMEOUT)
         .redirect(policy)
@@ -327,73 +340,75 @@ pub async fn fetch_actor(
 /// Inserts or updates the account row of a remote actor (matched by `ap_id`).
 pub async fn store_actor(svc: &Services, actor: &RemoteActor) -> Result<Account, FetchError> {
     let a = actor.clone();
-    let pem = a.keys.first().map(|k| k.2.clone()).unwrap_or_default();
-    let account = svc
-        .db
-        .write(move |conn| {
-            let ap_id = a.id.to_string();
-            let domain = authority(&a.id);
-            let now = Utc::now().naive_utc();
-            let lower = a.username.to_lowercase();
-            let existing = accounts::table
-                .filter(accounts::ap_id.eq(&ap_id))
-                .first::<Account>(conn)
-                .optional()?;
-            let id = match existing {
-                Some(acc) if acc.is_local() => {
-                    return Err(AppError::bad_request("a local account"));
-                }
-                Some(acc) => {
-                    diesel::update(accounts::table.find(acc.id))
-                        .set((
-                            accounts::username.eq(&a.username),
-                            accounts::username_lower.eq(&lower),
-                            accounts::display_name.eq(&a.display_name),
-                            accounts::bio.eq(&a.bio_html),
-                            accounts::url.eq(&a.url),
-                            accounts::inbox_url.eq(&a.inbox),
-                            accounts::shared_inbox_url.eq(&a.shared_inbox),
-                            accounts::followers_url.eq(&a.followers),
-                            accounts::public_key_pem.eq(&pem),
-                            accounts::last_fetched_at.eq(now),
-                            accounts::updated_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                    acc.id
-                }
-                None => {
-                    let id = ids::new_id();
-                    diesel::insert_into(accounts::table)
-                        .values(&NewAccount {
-                            id,
-                            username: &a.username,
-                            username_lower: &lower,
-                            domain: Some(&domain),
-                            display_name: &a.display_name,
-                            bio: &a.bio_html,
-                            ap_id: &ap_id,
-                            url: a.url.as_deref(),
-                            inbox_url: Some(&a.inbox),
-                            shared_inbox_url: a.shared_inbox.as_deref(),
-                            followers_url: a.followers.as_deref(),
-                            public_key_pem: &pem,
-                            private_key_pem: None,
-                            password_hash: None,
-                            is_admin: false,
-                            created_at: now,
-                            updated_at: now,
-                        })
-                        .execute(conn)?;
-                    diesel::update(accounts::table.find(id))
-                        .set(accounts::last_fetched_at.eq(now))
-                        .execute(conn)?;
-                    id
-                }
-            };
-            Ok(accounts::table.find(id).first::<Account>(conn)?)
-        })
-        .await?;
+    let account = svc.db.write(move |conn| upsert_actor(conn, &a)).await?;
     Ok(account)
+}
+
+/// Inserts or updates the account row of a remote actor (matched by `ap_id`) inside a
+/// write transaction; the body of [`store_actor`], shared with the inbox (`Update` of an
+/// actor).
+pub(crate) fn upsert_actor(conn: &mut DbConn, a: &RemoteActor) -> Result<Account, AppError> {
+    let pem = a.keys.first().map(|k| k.2.clone()).unwrap_or_default();
+    let ap_id = a.id.to_string();
+    let domain = authority(&a.id);
+    let now = Utc::now().naive_utc();
+    let lower = a.username.to_lowercase();
+    let existing = accounts::table
+        .filter(accounts::ap_id.eq(&ap_id))
+        .first::<Account>(conn)
+        .optional()?;
+    let id = match existing {
+        Some(acc) if acc.is_local() => {
+            return Err(AppError::bad_request("a local account"));
+        }
+        Some(acc) => {
+            diesel::update(accounts::table.find(acc.id))
+                .set((
+                    accounts::username.eq(&a.username),
+                    accounts::username_lower.eq(&lower),
+                    accounts::display_name.eq(&a.display_name),
+                    accounts::bio.eq(&a.bio_html),
+                    accounts::url.eq(&a.url),
+                    accounts::inbox_url.eq(&a.inbox),
+                    accounts::shared_inbox_url.eq(&a.shared_inbox),
+                    accounts::followers_url.eq(&a.followers),
+                    accounts::public_key_pem.eq(&pem),
+                    accounts::last_fetched_at.eq(now),
+                    accounts::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            acc.id
+        }
+        None => {
+            let id = ids::new_id();
+            diesel::insert_into(accounts::table)
+                .values(&NewAccount {
+                    id,
+                    username: &a.username,
+                    username_lower: &lower,
+                    domain: Some(&domain),
+                    display_name: &a.display_name,
+                    bio: &a.bio_html,
+                    ap_id: &ap_id,
+                    url: a.url.as_deref(),
+                    inbox_url: Some(&a.inbox),
+                    shared_inbox_url: a.shared_inbox.as_deref(),
+                    followers_url: a.followers.as_deref(),
+                    public_key_pem: &pem,
+                    private_key_pem: None,
+                    password_hash: None,
+                    is_admin: false,
+                    created_at: now,
+                    updated_at: now,
+                })
+                .execute(conn)?;
+            diesel::update(accounts::table.find(id))
+                .set(accounts::last_fetched_at.eq(now))
+                .execute(conn)?;
+            id
+        }
+    };
+    Ok(accounts::table.find(id).first::<Account>(conn)?)
 }
 
 /// A stored remote account by its actor id.

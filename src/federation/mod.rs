@@ -8,6 +8,7 @@
 pub mod actors;
 pub mod delivery;
 pub mod fetch;
+pub mod flag;
 pub mod inbox;
 pub mod nodeinfo;
 pub mod notes;

@@ -47,9 +47,15 @@ pub struct Services {
 impl Services {
     pub fn new(db: Db, config: Config) -> Services {
         let base_url: Arc<str> = config.base_url().into();
-        let http = crate::federation::fetch::client(
+        let extra_roots = config
+            .extra_ca_pem
+            .as_deref()
+            .map(|pem| reqwest::Certificate::from_pem_bundle(pem).expect("checked in Config"))
+            .unwrap_or_default();
+        let http = crate::federation::fetch::client_with_roots(
             config.allow_private_addresses,
             config.resolve.clone(),
+            extra_roots,
         );
         Services {
             http,

@@ -147,9 +147,11 @@ pub fn assemble_posts(
     let author_ids: Vec<i64> = unique(rows.iter().map(|p| p.account_id));
     let authors = load_accounts(conn, &author_ids, base_url)?;
 
-    // Mentions: the names in each text, resolved for the whole page in one query.
+    // Mentions: the names in each text, resolved for the whole page in one query. Only
+    // for local posts: a remote text's `@name` names an account on its own server.
     let names_of: HashMap<i64, Vec<String>> = rows
         .iter()
+        .filter(|p| p.local)
         .map(|p| {
             let text = match &p.headline {
                 Some(h) => format!("{h}\n{}", p.body),

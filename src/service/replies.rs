@@ -104,83 +104,112 @@ pub async fn reply_with(
             let html = render_with_mentions(&body, &base, &linker);
             let tags = ensure_tags(conn, &body)?;
             write_tx(conn, |conn| {
-                let parent = lock_post(conn, parent_id)?;
-                let root_id = parent.thread_root_id.unwrap_or(parent.id);
-                let root = if root_id == parent.id {
-                    parent.clone()
-                } else {
-                    lock_post(conn, root_id)?
-                };
                 let id = ids::new_id();
                 let ap_id = format!("{base}/replies/{id}");
-                let now = Utc::now().naive_utc();
-                diesel::insert_into(posts::table)
-                    .values(&NewPost {
+                let mentioned: Vec<i64> = mentioned.values().map(|(id, _)| *id).collect();
+                insert_reply(
+                    conn,
+                    &NewReply {
                         id,
-                        account_id: author_id,
+                        author_id,
+                        parent_id,
                         ap_id: &ap_id,
                         url: Some(&ap_id),
                         local: true,
-                        headline: None,
                         body: &body,
                         content_html: &html,
-                        in_reply_to_id: Some(parent.id),
-                        thread_root_id: Some(root_id),
-                        visibility: &root.visibility,
-                        created_at: now,
-                        updated_at: now,
-                    })
-                    .execute(conn)?;
-                diesel::update(posts::table.find(root_id))
-                    .set(posts::reply_count.eq(posts::reply_count + 1))
-                    .execute(conn)?;
-                link_tags(conn, id, tags)?;
+                        visibility: None,
+                        created_at: Utc::now().naive_utc(),
+                        tags,
+                        mentioned: &mentioned,
+                    },
+                )?;
                 apply_extras(conn, id, author_id, &extras)?;
-
-                let mut told: HashSet<i64> = HashSet::from([author_id]);
-                if told.insert(parent.account_id) {
-                    notifications::notify(
-                        conn,
-                        parent.account_id,
-                        Kind::Reply,
-                        author_id,
-                        Some(id),
-                        "",
-                    )?;
-                }
-                for (account_id, _) in mentioned.values() {
-                    if told.insert(*account_id) {
-                        notifications::notify(
-                            conn,
-                            *account_id,
-                            Kind::Mention,
-                            author_id,
-                            Some(id),
-                            "",
-                        )?;
-                    }
-                }
-                let followers: Vec<i64> = story_follows::table
-                    .filter(story_follows::post_id.eq(root_id))
-                    .select(story_follows::account_id)
-                    .load(conn)?;
-                for follower in followers {
-                    if told.insert(follower) {
-                        notifications::notify(
-                            conn,
-                            follower,
-                            Kind::FollowedReply,
-                            author_id,
-                            Some(id),
-                            "",
-                        )?;
-                    }
-                }
                 outbox::post_event(conn, &urls, id, PostEvent::Created)?;
                 Ok(id)
             })
         })
         .await
+}
+
+/// A reply to store, local or received from another server.
+pub(crate) struct NewReply<'a> {
+    pub id: i64,
+    pub author_id: i64,
+    pub parent_id: i64,
+    pub ap_id: &'a str,
+    pub url: Option<&'a str>,
+    pub local: bool,
+    pub body: &'a str,
+    pub content_html: &'a str,
+    /// `None`: the thread's visibility.
+    pub visibility: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub tags: Vec<(i64, String)>,
+    /// Local accounts mentioned (notified).
+    pub mentioned: &'a [i64],
+}
+
+/// Stores a reply inside a write transaction (the body of [`reply_with`], shared with the
+/// inbox): locks the parent and the story, counts the reply, links its tags, and notifies
+/// the parent's author, the accounts mentioned and the story's followers.
+pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), AppError> {
+    let (id, author_id) = (r.id, r.author_id);
+    let parent = lock_post(conn, r.parent_id)?;
+    let root_id = parent.thread_root_id.unwrap_or(parent.id);
+    let root = if root_id == parent.id {
+        parent.clone()
+    } else {
+        lock_post(conn, root_id)?
+    };
+    diesel::insert_into(posts::table)
+        .values(&NewPost {
+            id,
+            account_id: author_id,
+            ap_id: r.ap_id,
+            url: r.url,
+            local: r.local,
+            headline: None,
+            body: r.body,
+            content_html: r.content_html,
+            in_reply_to_id: Some(parent.id),
+            thread_root_id: Some(root_id),
+            visibility: r.visibility.unwrap_or(&root.visibility),
+            created_at: r.created_at,
+            updated_at: r.created_at,
+        })
+        .execute(conn)?;
+    diesel::update(posts::table.find(root_id))
+        .set(posts::reply_count.eq(posts::reply_count + 1))
+        .execute(conn)?;
+    link_tags(conn, id, r.tags.clone())?;
+
+    let mut told: HashSet<i64> = HashSet::from([author_id]);
+    if told.insert(parent.account_id) {
+        notifications::notify(
+            conn,
+            parent.account_id,
+            Kind::Reply,
+            author_id,
+            Some(id),
+            "",
+        )?;
+    }
+    for account_id in r.mentioned {
+        if told.insert(*account_id) {
+            notifications::notify(conn, *account_id, Kind::Mention, author_id, Some(id), "")?;
+        }
+    }
+    let followers: Vec<i64> = story_follows::table
+        .filter(story_follows::post_id.eq(root_id))
+        .select(story_follows::account_id)
+        .load(conn)?;
+    for follower in followers {
+        if told.insert(follower) {
+            notifications::notify(conn, follower, Kind::FollowedReply, author_id, Some(id), "")?;
+        }
+    }
+    Ok(())
 }
 
 /// Edits a reply (its author only): the text, and the content warning when given.

@@ -12,6 +12,7 @@ use crate::db::models::{Account, AccountBrief, Report};
 use crate::db::schema::{accounts, posts, reports};
 use crate::db::{DbConn, ids};
 use crate::error::{AppError, FieldError};
+use crate::federation::flag;
 
 /// A reason has at most this many characters.
 pub const MAX_REASON: usize = 1000;
@@ -208,11 +209,14 @@ fn target_account(conn: &mut DbConn, target: ReportTarget) -> Result<(i64, Optio
 }
 
 /// Files a report and returns its id. The reason is checked before anything is stored.
+/// With `forward`, a report about a remote account or post is also sent to that server's
+/// moderators as a `Flag` from the instance actor (see federation::flag).
 pub async fn create(
     svc: &Services,
     reporter: &Account,
     target: ReportTarget,
     reason: &str,
+    forward: bool,
 ) -> Result<i64, AppError> {
     let reason = check_reason(reason)?;
     if reporter.suspended_at.is_some() {
@@ -221,9 +225,10 @@ pub async fn create(
     let id = ids::new_id();
     let ap_id = format!("{}/reports/{id}", svc.base_url());
     let reporter_id = reporter.id;
+    let base_url = svc.base_url().to_owned();
     svc.db
         .write(move |conn| {
-            let (target_account_id, target_post_id) = target_account(conn, target)?;
+            let (target_account_id, _) = target_account(conn, target)?;
             if target_account_id == reporter_id {
                 let message = match target {
                     ReportTarget::Post(_) => "You cannot report your own post.",
@@ -234,23 +239,68 @@ pub async fn create(
                     message: message.into(),
                 }]));
             }
-            diesel::insert_into(reports::table)
-                .values(&Report {
-                    id,
-                    ap_id,
-                    reporter_id: Some(reporter_id),
-                    target_account_id,
-                    target_post_id,
-                    reason,
-                    status: "open".into(),
-                    created_at: Utc::now().naive_utc(),
-                    resolved_at: None,
-                    resolved_by: None,
-                })
-                .execute(conn)?;
+            insert_report(
+                conn,
+                id,
+                ap_id.clone(),
+                Some(reporter_id),
+                target,
+                reason.clone(),
+            )?;
+            if forward {
+                let (_, target_post_id) = target_account(conn, target)?;
+                let account = accounts::table
+                    .find(target_account_id)
+                    .first::<Account>(conn)?;
+                let post_ap_id = match target_post_id {
+                    Some(p) => Some(
+                        posts::table
+                            .find(p)
+                            .select(posts::ap_id)
+                            .first::<String>(conn)?,
+                    ),
+                    None => None,
+                };
+                flag::forward(
+                    conn,
+                    &base_url,
+                    &ap_id,
+                    &account,
+                    post_ap_id.as_deref(),
+                    &reason,
+                )?;
+            }
             Ok(id)
         })
         .await
+}
+
+/// Files a report inside a write transaction (the body of [`create`], shared with the
+/// inbox, where `ap_id` is the `Flag`'s id). The target must exist and not be gone.
+pub(crate) fn insert_report(
+    conn: &mut DbConn,
+    id: i64,
+    ap_id: String,
+    reporter_id: Option<i64>,
+    target: ReportTarget,
+    reason: String,
+) -> Result<i64, AppError> {
+    let (target_account_id, target_post_id) = target_account(conn, target)?;
+    diesel::insert_into(reports::table)
+        .values(&Report {
+            id,
+            ap_id,
+            reporter_id,
+            target_account_id,
+            target_post_id,
+            reason,
+            status: "open".into(),
+            created_at: Utc::now().naive_utc(),
+            resolved_at: None,
+            resolved_by: None,
+        })
+        .execute(conn)?;
+    Ok(id)
 }
 
 /// One report by id.

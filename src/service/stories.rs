@@ -55,8 +55,9 @@ async fn insert(
             let tags = ensure_tags(conn, &format!("{}\n{}", draft.headline, draft.body))?;
             write_tx(conn, |conn| {
                 let now = Utc::now().naive_utc();
-                diesel::insert_into(posts::table)
-                    .values(&NewPost {
+                insert_story(
+                    conn,
+                    &NewPost {
                         id,
                         account_id: author_id,
                         ap_id: &ap_id,
@@ -70,15 +71,28 @@ async fn insert(
                         visibility: "public",
                         created_at: now,
                         updated_at: now,
-                    })
-                    .execute(conn)?;
-                link_tags(conn, id, tags)?;
+                    },
+                    tags,
+                )?;
                 apply_extras(conn, id, author_id, &extras)?;
                 outbox::post_event(conn, &urls, id, PostEvent::Created)?;
                 Ok(id)
             })
         })
         .await
+}
+
+/// Stores a story row and links its tags (inside a write transaction); shared with the
+/// inbox.
+pub(crate) fn insert_story(
+    conn: &mut DbConn,
+    post: &NewPost<'_>,
+    tags: Vec<(i64, String)>,
+) -> Result<(), AppError> {
+    diesel::insert_into(posts::table)
+        .values(post)
+        .execute(conn)?;
+    link_tags(conn, post.id, tags)
 }
 
 /// Edits a story; only its author may.
@@ -212,7 +226,16 @@ pub(crate) fn soft_delete(
 /// outside the story's transaction, so a tag two people introduce at the same moment
 /// is simply looked up again by the one who loses the race.
 pub(crate) fn ensure_tags(conn: &mut DbConn, text: &str) -> Result<Vec<(i64, String)>, AppError> {
-    extract_hashtags(text)
+    ensure_tag_names(conn, extract_hashtags(text))
+}
+
+/// Tags by name (as spelled, without `#`; valid and distinct), as (tag id, spelling),
+/// creating them on first use; shared with the inbox (remote `Hashtag` tags).
+pub(crate) fn ensure_tag_names(
+    conn: &mut DbConn,
+    names: Vec<String>,
+) -> Result<Vec<(i64, String)>, AppError> {
+    names
         .into_iter()
         .map(|name| Ok((tag_id_for(conn, &name)?, name)))
         .collect()

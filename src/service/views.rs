@@ -77,6 +77,8 @@ pub struct Engagement {
     pub down: i64,
     pub score: i64,
     pub reply_count: i64,
+    /// Shares (remote `Announce`s) counted.
+    pub shares: i64,
     pub reactions: Vec<ReactionCount>,
     /// The viewer's vote: 1, -1 or 0.
     pub my_vote: i32,
@@ -89,6 +91,7 @@ impl Engagement {
             down: p.down_count,
             score: p.score,
             reply_count: p.reply_count,
+            shares: p.share_count,
             reactions: Vec::new(),
             my_vote: 0,
         }

@@ -61,58 +61,118 @@ pub async fn vote(
     let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
-            let post = lock_post(conn, post_id)?;
-            let existing = votes::table
+            // The vote as it was, read under the post's lock, tells the outbox what to send.
+            lock_post(conn, post_id)?;
+            let before = votes::table
                 .filter(votes::account_id.eq(voter_id))
                 .filter(votes::post_id.eq(post_id))
                 .first::<Vote>(conn)
                 .optional()?;
-            let now = Utc::now().naive_utc();
-            let value = choice.value();
-            match (&existing, value) {
-                (None, 0) => {}
-                (Some(v), 0) => {
-                    diesel::delete(votes::table.find(v.id)).execute(conn)?;
-                }
-                (Some(v), value) if v.value == value => {}
-                (Some(v), value) => {
-                    diesel::update(votes::table.find(v.id))
-                        .set((votes::value.eq(value), votes::updated_at.eq(now)))
-                        .execute(conn)?;
-                }
-                (None, value) => {
-                    let id = ids::new_id();
-                    diesel::insert_into(votes::table)
-                        .values(&Vote {
-                            id,
-                            ap_id: format!("{ap_base}/{id}"),
-                            account_id: voter_id,
-                            post_id,
-                            value,
-                            created_at: now,
-                            updated_at: now,
-                        })
-                        .execute(conn)?;
-                    let detail = if value > 0 { "up" } else { "down" };
-                    notifications::notify(
-                        conn,
-                        post.account_id,
-                        Kind::Vote,
-                        voter_id,
-                        Some(post_id),
-                        detail,
-                    )?;
-                }
-            }
-            outbox::vote_changed(conn, &urls, voter_id, post_id, existing.as_ref())?;
-            let (up, down) = recount(conn, post_id)?;
-            Ok(Tally {
-                up,
-                down,
-                my_vote: value,
-            })
+            let tally = cast_vote(conn, voter_id, post_id, choice, VoteId::Local(&ap_base))?;
+            outbox::vote_changed(conn, &urls, voter_id, post_id, before.as_ref())?;
+            Ok(tally)
         })
         .await
+}
+
+/// The ActivityPub id a vote is stored with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VoteId<'a> {
+    /// Ours: `{base}/{row id}` (the `…/votes` base), kept when the vote changes.
+    Local(&'a str),
+    /// The id of the remote `Like` / `Dislike`; a changed vote takes the new one.
+    Remote(&'a str),
+}
+
+/// Sets (or clears) an account's vote on a post inside a write transaction: the body of
+/// [`vote`], shared with the inbox. Locks the post, keeps the counters exact and notifies
+/// the post's author of a new vote.
+pub(crate) fn cast_vote(
+    conn: &mut DbConn,
+    voter_id: i64,
+    post_id: i64,
+    choice: VoteChoice,
+    ap_id: VoteId<'_>,
+) -> Result<Tally, AppError> {
+    let post = lock_post(conn, post_id)?;
+    let existing = votes::table
+        .filter(votes::account_id.eq(voter_id))
+        .filter(votes::post_id.eq(post_id))
+        .first::<Vote>(conn)
+        .optional()?;
+    let now = Utc::now().naive_utc();
+    let value = choice.value();
+    match (&existing, value) {
+        (None, 0) => {}
+        (Some(v), 0) => {
+            diesel::delete(votes::table.find(v.id)).execute(conn)?;
+        }
+        (Some(v), value) if v.value == value => {}
+        (Some(v), value) => {
+            diesel::update(votes::table.find(v.id))
+                .set((votes::value.eq(value), votes::updated_at.eq(now)))
+                .execute(conn)?;
+            if let VoteId::Remote(ap_id) = ap_id {
+                diesel::update(votes::table.find(v.id))
+                    .set(votes::ap_id.eq(ap_id))
+                    .execute(conn)?;
+            }
+        }
+        (None, value) => {
+            let id = ids::new_id();
+            let ap_id = match ap_id {
+                VoteId::Local(base) => format!("{base}/{id}"),
+                VoteId::Remote(ap_id) => ap_id.to_owned(),
+            };
+            diesel::insert_into(votes::table)
+                .values(&Vote {
+                    id,
+                    ap_id,
+                    account_id: voter_id,
+                    post_id,
+                    value,
+                    created_at: now,
+                    updated_at: now,
+                })
+                .execute(conn)?;
+            let detail = if value > 0 { "up" } else { "down" };
+            notifications::notify(
+                conn,
+                post.account_id,
+                Kind::Vote,
+                voter_id,
+                Some(post_id),
+                detail,
+            )?;
+        }
+    }
+    let (up, down) = recount(conn, post_id)?;
+    Ok(Tally {
+        up,
+        down,
+        my_vote: value,
+    })
+}
+
+/// Takes back the vote stored with an ActivityPub id, if it is the account's (an `Undo`
+/// of a `Like` or `Dislike`). Returns whether a vote went.
+pub(crate) fn retract_vote(
+    conn: &mut DbConn,
+    account_id: i64,
+    ap_id: &str,
+) -> Result<bool, AppError> {
+    let Some(v) = votes::table
+        .filter(votes::ap_id.eq(ap_id))
+        .filter(votes::account_id.eq(account_id))
+        .first::<Vote>(conn)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    lock_post(conn, v.post_id)?;
+    diesel::delete(votes::table.find(v.id)).execute(conn)?;
+    recount(conn, v.post_id)?;
+    Ok(true)
 }
 
 /// Recomputes a post's vote counters from the votes themselves (the post row is locked).

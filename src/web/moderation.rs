@@ -62,6 +62,7 @@ pub async fn report_form(
         ctx: &ctx,
         subject,
         reason: String::new(),
+        forward: false,
         errors: FormErrors::none(),
     })
 }
@@ -76,6 +77,9 @@ pub struct ReportForm {
     account: Option<String>,
     #[serde(default)]
     reason: String,
+    /// "on" when the reporter asks to send the report to a remote account's server.
+    #[serde(default)]
+    forward: Option<String>,
 }
 
 /// `POST /report`: files the report, or shows the form again with the reason kept.
@@ -88,7 +92,7 @@ pub async fn create_report(
     let user = ctx.require_user()?;
     let target = parse_target(&svc, form.post.as_deref(), form.account.as_deref()).await?;
     let subject = reports::describe(&svc, target).await?;
-    match reports::create(&svc, user, target, &form.reason).await {
+    match reports::create(&svc, user, target, &form.reason, form.forward.is_some()).await {
         Ok(id) => {
             tracing::info!(report = id, reporter = %user.username, "report filed");
             Ok(Redirect::to("/report/sent").into_response())
@@ -99,6 +103,7 @@ pub async fn create_report(
                 ctx: &ctx,
                 subject,
                 reason: form.reason,
+                forward: form.forward.is_some(),
                 errors: FormErrors::from_error(e)?,
             },
         ),

@@ -227,6 +227,8 @@ pub struct ReportFormPage<'a> {
     pub ctx: &'a Ctx,
     pub subject: crate::service::reports::ReportSubject,
     pub reason: String,
+    /// The "also send it to their server" box (remote targets only).
+    pub forward: bool,
     pub errors: FormErrors,
 }
 

@@ -28,18 +28,20 @@ pub async fn profile(
     let Some(name) = handle.strip_prefix('@') else {
         return Err(AppError::not_found());
     };
-    let account = if name.contains('@') {
-        reports::account_by_handle(&svc, name).await?
-    } else {
-        accounts::find_local(&svc, name).await?
+    // `@name` is a local account, `@name@domain` a remote one (its bio is HTML that was
+    // sanitised when its actor was fetched; sanitised again here).
+    let account = match name.split_once('@') {
+        None => accounts::find_local(&svc, name).await?,
+        Some(_) => reports::account_by_handle(&svc, name)
+            .await?
+            .filter(|a| !a.is_local()),
     }
     .ok_or_else(AppError::not_found)?;
     let page = stories::by_account(&svc, account.id, q.before).await?;
-    // A remote bio is HTML, sanitised when stored (and here again); ours is text.
     let bio_html = if account.is_local() {
         render_text(&account.bio, svc.base_url())
     } else {
-        ammonia::clean(&account.bio)
+        crate::domain::html::sanitize(&account.bio)
     };
     let follow = match &ctx.user {
         Some(viewer) if viewer.id != account.id => {

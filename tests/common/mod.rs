@@ -6,6 +6,8 @@
 //! gets its own SQLite file in a temporary folder.
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::path::PathBuf;
 
 use diesel::prelude::*;
@@ -16,6 +18,8 @@ use tidings::config::{Config, Settings};
 use tidings::db::Db;
 use tidings::service::Services;
 use tokio::sync::oneshot;
+
+pub mod certs;
 
 pub const PG_ENV: &str = "TIDINGS_TEST_DATABASE_URL";
 
@@ -120,6 +124,9 @@ impl TestApp {
             db_pool_size: Some(4),
             allow_private_addresses: false,
             resolve: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            extra_ca_file: None,
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();
@@ -129,7 +136,12 @@ impl TestApp {
             .unwrap()
             .unwrap();
         let app = Application::build_with_db(config, pool).await.unwrap();
-        let base = format!("http://{}", app.local_addr());
+        let scheme = if app.services.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://{}", app.local_addr());
         let svc = app.services.clone();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.run_until(async {

@@ -1,7 +1,16 @@
-//! The inboxes (`POST /users/{name}/inbox`, `POST /inbox`): signature checks, idempotency,
-//! and the activities handled so far: `Follow` of a local account (answered with an
-//! `Accept` through the delivery queue) and `Undo` of a `Follow`. Everything else is
-//! accepted and ignored. See docs/federation.md, "Inbox".
+//! The inboxes (`POST /users/{name}/inbox`, `POST /inbox`): signature checks, the checks
+//! every activity passes (actor = signer, ids on the actor's server), idempotency, and the
+//! dispatch to the handlers beside this file, one file per group of activities. What
+//! needs the network (missing parents of a reply) is fetched before the write
+//! transaction; the effect of one activity and the record of its id are written in one
+//! transaction. See docs/federation.md, "What Tidings accepts".
+
+mod announces;
+mod follows;
+mod notes;
+pub mod parse;
+mod reports;
+mod votes;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -9,22 +18,21 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use diesel::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
-use super::delivery;
-use super::fetch::{self, authority};
+use super::fetch::{self, RemoteActor, authority, upsert_actor};
 use super::signatures::{
     DEFAULT_MAX_SKEW, SignatureError, SignatureScheme, key_id_to_actor, signature_key_id,
     verify_request, verify_request_rfc9421,
 };
 use super::{FedError, FedResult};
-use crate::db::models::{Account, Follow};
-use crate::db::schema::{accounts, follows, inbox_activities};
-use crate::db::{DbConn, ids, is_unique_violation};
+use crate::db::models::{Account, Post};
+use crate::db::schema::{accounts, inbox_activities, posts};
+use crate::db::{DbConn, is_unique_violation};
 use crate::error::{AppError, ErrorKind};
-use crate::service::notifications::{self, Kind};
 use crate::service::{Services, accounts as local_accounts};
+use parse::id_of;
 
 const DUPLICATE: &str = "duplicate activity";
 
@@ -64,15 +72,6 @@ pub async fn shared_inbox(
     body: Bytes,
 ) -> FedResult {
     receive(&svc, &method, &uri, &headers, &body).await
-}
-
-/// The id of a property that is a string or an object with an `id`.
-fn id_of(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    }
 }
 
 fn verify(
@@ -225,9 +224,20 @@ async fn receive(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
+    check_object_origin(&kind, &activity, &actor_host)?;
 
-    let base = svc.base_url().to_owned();
-    let signer_id = signer.id;
+    // What needs the network, before the write transaction.
+    let prepared = match kind.as_str() {
+        "Create" => notes::prepare_create(svc, &signer, &activity).await?,
+        "Update" => notes::prepare_update(svc, &signer, &activity).await?,
+        _ => Prepared::Nothing,
+    };
+
+    let ctx = Ctx {
+        base: svc.base_url().to_owned(),
+        signer_id: signer.id,
+        signer_ap_id: signer.ap_id.clone(),
+    };
     let done = svc
         .db
         .write(move |conn| {
@@ -250,7 +260,7 @@ async fn receive(
                 Err(e) if is_unique_violation(&e) => return Err(AppError::conflict(DUPLICATE)),
                 Err(e) => return Err(AppError::internal(e)),
             }
-            apply(conn, &base, signer_id, &kind, &activity)
+            apply(conn, &ctx, &kind, &activity, prepared)
         })
         .await;
     match done {
@@ -263,12 +273,74 @@ async fn receive(
     }
 }
 
+/// Who sent a verified activity, and where we are.
+pub(crate) struct Ctx {
+    /// `scheme://domain` of this instance.
+    pub base: String,
+    /// The account row of the verified actor.
+    pub signer_id: i64,
+    pub signer_ap_id: String,
+}
+
+/// What was fetched or parsed for an activity before its transaction.
+pub(crate) enum Prepared {
+    Nothing,
+    /// `Create`: the notes to store, parents first (fetched ancestors, then the object).
+    /// Empty when the note is not stored (not public, or its thread cannot be had).
+    Notes(Vec<notes::Resolved>),
+    /// `Update` of a note.
+    Edit(Box<notes::Resolved>),
+    /// `Update` of the actor itself.
+    Actor(Box<RemoteActor>),
+}
+
+/// The object of a `Create`, `Update` or `Delete` is the actor's own: its id must be on the
+/// actor's server. (Other activities name objects of ours, or, for `Announce`, anyone's.)
+fn check_object_origin(kind: &str, activity: &Value, actor_host: &str) -> Result<(), FedError> {
+    if !matches!(kind, "Create" | "Update" | "Delete") {
+        return Ok(());
+    }
+    let object = id_of(activity.get("object"))
+        .ok_or_else(|| bad_request(format!("{kind} without object")))?;
+    if parse::host_of(&object) != actor_host {
+        return Err(bad_request(format!(
+            "the object {object} is not on the actor's server"
+        )));
+    }
+    Ok(())
+}
+
+/// Ids of `Undo`: the undone activity must be the actor's own.
+fn undone_activity(ctx: &Ctx, activity: &Value) -> Result<(String, Option<String>), AppError> {
+    let object = activity.get("object");
+    let inner_id = id_of(object).ok_or_else(|| AppError::bad_request("Undo without object"))?;
+    let mut inner_kind = None;
+    if let Some(Value::Object(inner)) = object {
+        if id_of(inner.get("actor")).is_some_and(|a| a != ctx.signer_ap_id) {
+            return Err(AppError::new(ErrorKind::Denied(
+                "the undone activity is not the actor's".into(),
+            )));
+        }
+        inner_kind = inner.get("type").and_then(Value::as_str).map(str::to_owned);
+    }
+    if parse::host_of(&inner_id) != parse::host_of(&ctx.signer_ap_id) {
+        return Err(AppError::bad_request(
+            "the undone activity is not on the actor's server",
+        ));
+    }
+    Ok((inner_id, inner_kind))
+}
+
 /// The local account an actor id names (`{base}/users/{name}`), when it exists and is not
 /// suspended.
-fn local_target(conn: &mut DbConn, base: &str, object: &str) -> Result<Option<Account>, AppError> {
+pub(crate) fn local_target(
+    conn: &mut DbConn,
+    base: &str,
+    object: &str,
+) -> Result<Option<Account>, AppError> {
     let Some(name) = object
         .strip_prefix(base)
-        .and_then(|p| p.strip_prefix("/users/"))
+        .and_then(|p| p.strip_prefix("/users/").or_else(|| p.strip_prefix("/@")))
         .filter(|n| !n.is_empty() && !n.contains('/'))
     else {
         return Ok(None);
@@ -281,192 +353,62 @@ fn local_target(conn: &mut DbConn, base: &str, object: &str) -> Result<Option<Ac
         .optional()?)
 }
 
+/// A stored post (ours or a remote one) by its ActivityPub id, deleted ones included.
+pub(crate) fn post_by_ap_id(conn: &mut DbConn, ap_id: &str) -> Result<Option<Post>, AppError> {
+    Ok(posts::table
+        .filter(posts::ap_id.eq(ap_id))
+        .first::<Post>(conn)
+        .optional()?)
+}
+
 /// Applies one verified activity, inside the write transaction that records its id.
 fn apply(
     conn: &mut DbConn,
-    base: &str,
-    signer_id: i64,
+    ctx: &Ctx,
     kind: &str,
     activity: &Value,
+    prepared: Prepared,
 ) -> Result<(), AppError> {
-    match kind {
-        "Follow" => follow(conn, base, signer_id, activity),
-        "Accept" | "Reject" => answer_to_our_follow(conn, signer_id, kind == "Accept", activity),
-        "Undo" => {
-            let object = activity.get("object");
-            let inner_kind = object
-                .and_then(|o| o.get("type"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            match (object, inner_kind) {
-                (Some(Value::String(_)), _) | (Some(_), "Follow") => {
-                    undo_follow(conn, base, signer_id, activity)
+    match (kind, prepared) {
+        ("Create", Prepared::Notes(chain)) => notes::create(conn, ctx, chain),
+        ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, *note),
+        ("Update", Prepared::Actor(actor)) => {
+            upsert_actor(conn, &actor)?;
+            Ok(())
+        }
+        ("Delete", _) => notes::delete(conn, ctx, activity),
+        ("Follow", _) => follows::follow(conn, ctx, activity),
+        ("Accept", _) => follows::answer(conn, ctx, activity, true),
+        ("Reject", _) => follows::answer(conn, ctx, activity, false),
+        ("Like" | "Dislike" | "EmojiReact", _) => votes::react(conn, ctx, activity),
+        ("Announce", _) => announces::announce(conn, ctx, activity),
+        ("Flag", _) => reports::flag(conn, ctx, activity),
+        ("Undo", _) => {
+            let (inner_id, inner_kind) = undone_activity(ctx, activity)?;
+            match inner_kind.as_deref() {
+                Some("Follow") => follows::undo_follow(conn, ctx, activity),
+                Some("Like" | "Dislike" | "EmojiReact") => {
+                    votes::undo(conn, ctx, &inner_id).map(|_| ())
                 }
-                _ => {
-                    tracing::debug!(kind = inner_kind, "Undo of an unsupported type ignored");
+                Some("Announce") => announces::undo(conn, ctx, &inner_id).map(|_| ()),
+                Some(other) => {
+                    tracing::debug!(kind = other, "Undo of an unsupported type ignored");
+                    Ok(())
+                }
+                // Only the id: whatever of the actor's carries it goes.
+                None => {
+                    if !votes::undo(conn, ctx, &inner_id)?
+                        && !announces::undo(conn, ctx, &inner_id)?
+                    {
+                        follows::undo_follow(conn, ctx, activity)?;
+                    }
                     Ok(())
                 }
             }
         }
-        other => {
+        (other, _) => {
             tracing::debug!(kind = other, "activity type not handled, ignored");
             Ok(())
         }
     }
-}
-
-/// `Follow` of a local account: record the follow (once) and queue an `Accept`.
-fn follow(
-    conn: &mut DbConn,
-    base: &str,
-    follower_id: i64,
-    activity: &Value,
-) -> Result<(), AppError> {
-    let Some(object) = id_of(activity.get("object")) else {
-        return Err(AppError::bad_request("Follow without object"));
-    };
-    let Some(target) = local_target(conn, base, &object)? else {
-        tracing::debug!(object, "Follow of an unknown account ignored");
-        return Ok(());
-    };
-    let follower = accounts::table.find(follower_id).first::<Account>(conn)?;
-    let follow_id = id_of(activity.get("id")).unwrap_or_default();
-    let existing = follows::table
-        .filter(follows::follower_id.eq(follower_id))
-        .filter(follows::followed_id.eq(target.id))
-        .select(follows::id)
-        .first::<i64>(conn)
-        .optional()?;
-    match existing {
-        Some(row) => {
-            // A repeated Follow (the Accept may have been lost): keep one row, accept again.
-            diesel::update(follows::table.find(row))
-                .set((follows::ap_id.eq(&follow_id), follows::state.eq("accepted")))
-                .execute(conn)?;
-        }
-        None => {
-            diesel::insert_into(follows::table)
-                .values(&Follow {
-                    id: ids::new_id(),
-                    ap_id: follow_id,
-                    follower_id,
-                    followed_id: target.id,
-                    state: "accepted".into(),
-                    created_at: Utc::now().naive_utc(),
-                })
-                .execute(conn)?;
-            notifications::notify(conn, target.id, Kind::Follow, follower_id, None, "")?;
-        }
-    }
-    let Some(inbox) = follower.inbox_url.clone() else {
-        return Ok(());
-    };
-    let actor = format!("{base}/users/{}", target.username);
-    let accept = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{actor}#accepts/follows/{}", ids::new_id()),
-        "type": "Accept",
-        "actor": actor,
-        "object": activity,
-    });
-    delivery::enqueue(
-        conn,
-        &inbox,
-        &accept,
-        &format!("{actor}#main-key"),
-        Some(target.id),
-    )
-}
-
-/// `Undo` of a `Follow`: the follow goes, whichever way the Follow is referenced.
-fn undo_follow(
-    conn: &mut DbConn,
-    base: &str,
-    follower_id: i64,
-    activity: &Value,
-) -> Result<(), AppError> {
-    let object = activity.get("object");
-    let follow_id = id_of(object);
-    if let Some(Value::Object(inner)) = object {
-        let signer = accounts::table
-            .find(follower_id)
-            .select(accounts::ap_id)
-            .first::<String>(conn)?;
-        if id_of(inner.get("actor")).is_some_and(|a| a != signer) {
-            return Err(AppError::new(ErrorKind::Denied(
-                "the undone Follow is not the actor's".into(),
-            )));
-        }
-        if let Some(target) = id_of(inner.get("object"))
-            && let Some(target) = local_target(conn, base, &target)?
-        {
-            diesel::delete(
-                follows::table
-                    .filter(follows::follower_id.eq(follower_id))
-                    .filter(follows::followed_id.eq(target.id)),
-            )
-            .execute(conn)?;
-        }
-    }
-    if let Some(follow_id) = follow_id {
-        diesel::delete(
-            follows::table
-                .filter(follows::follower_id.eq(follower_id))
-                .filter(follows::ap_id.eq(follow_id)),
-        )
-        .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// `Accept` or `Reject` of a `Follow` one of our accounts sent: the follow (found by the
-/// Follow's id, or by its actor and object when the peer did not echo the id) becomes
-/// accepted, or goes. Only the followed account may answer.
-fn answer_to_our_follow(
-    conn: &mut DbConn,
-    signer_id: i64,
-    accepted: bool,
-    activity: &Value,
-) -> Result<(), AppError> {
-    let object = activity.get("object");
-    let mut row: Option<i64> = None;
-    if let Some(id) = id_of(object) {
-        row = follows::table
-            .filter(follows::ap_id.eq(id))
-            .filter(follows::followed_id.eq(signer_id))
-            .select(follows::id)
-            .first::<i64>(conn)
-            .optional()?;
-    }
-    if row.is_none()
-        && let Some(Value::Object(inner)) = object
-        && let Some(follower) = id_of(inner.get("actor"))
-    {
-        let follower_id = accounts::table
-            .filter(accounts::ap_id.eq(follower))
-            .filter(accounts::domain.is_null())
-            .select(accounts::id)
-            .first::<i64>(conn)
-            .optional()?;
-        if let Some(follower_id) = follower_id {
-            row = follows::table
-                .filter(follows::follower_id.eq(follower_id))
-                .filter(follows::followed_id.eq(signer_id))
-                .select(follows::id)
-                .first::<i64>(conn)
-                .optional()?;
-        }
-    }
-    let Some(row) = row else {
-        tracing::debug!("Accept/Reject of an unknown Follow ignored");
-        return Ok(());
-    };
-    if accepted {
-        diesel::update(follows::table.find(row))
-            .set(follows::state.eq("accepted"))
-            .execute(conn)?;
-    } else {
-        diesel::delete(follows::table.find(row)).execute(conn)?;
-    }
-    Ok(())
 }

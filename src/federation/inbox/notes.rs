@@ -1,0 +1,345 @@
+//! `Create`, `Update` and `Delete` of notes (and Articles, Pages, Questions): remote
+//! stories and replies, stored as posts of the remote account with sanitised content,
+//! their hashtags as our tags, replies placed in their thread (missing parents fetched
+//! first), local accounts mentioned notified. Edits and deletes are honoured only from
+//! the post's author. `Delete` of the actor itself suspends the account.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde_json::Value;
+use url::Url;
+
+use super::parse::{IncomingNote, host_of, id_of, parse_note};
+use super::{Ctx, Prepared, bad_request, local_target, post_by_ap_id};
+use crate::db::models::{Account, NewPost};
+use crate::db::schema::{accounts, posts};
+use crate::db::{DbConn, ids};
+use crate::error::{AppError, ErrorKind};
+use crate::federation::FedError;
+use crate::federation::fetch::{self, parse_actor};
+use crate::service::notifications::{self, Kind};
+use crate::service::replies::{NewReply, insert_reply};
+use crate::service::stories::{ensure_tag_names, insert_story, rewrite, soft_delete};
+use crate::service::{Services, lock_post};
+
+/// Parents fetched at most for one incoming reply.
+pub const MAX_PARENT_FETCHES: usize = 5;
+
+/// A note with its author's account and its tags (created before the transaction).
+pub(crate) struct Resolved {
+    pub note: IncomingNote,
+    pub author_id: i64,
+    pub tags: Vec<(i64, String)>,
+}
+
+fn denied(msg: impl Into<String>) -> FedError {
+    AppError::new(ErrorKind::Denied(msg.into())).into()
+}
+
+async fn known(svc: &Services, ap_id: &str) -> Result<bool, AppError> {
+    let ap_id = ap_id.to_owned();
+    svc.db
+        .run(move |conn| Ok(post_by_ap_id(conn, &ap_id)?.is_some()))
+        .await
+}
+
+async fn resolve(svc: &Services, note: IncomingNote, author_id: i64) -> Result<Resolved, AppError> {
+    let names = note.hashtags.clone();
+    let tags = svc
+        .db
+        .run(move |conn| ensure_tag_names(conn, names))
+        .await?;
+    Ok(Resolved {
+        note,
+        author_id,
+        tags,
+    })
+}
+
+/// The object of a `Create` or `Update`, read, and checked to be the actor's.
+fn own_note(signer: &Account, activity: &Value) -> Result<IncomingNote, FedError> {
+    let object = activity
+        .get("object")
+        .ok_or_else(|| bad_request("activity without object"))?;
+    let note = parse_note(object).map_err(bad_request)?;
+    if note.attributed_to != signer.ap_id {
+        return Err(denied(format!(
+            "the object is attributed to {}, not to the actor",
+            note.attributed_to
+        )));
+    }
+    Ok(note)
+}
+
+/// `Create`: reads the note and fetches the parents we lack (at most
+/// [`MAX_PARENT_FETCHES`], signed GETs), so the thread is whole before anything is stored.
+/// Returns nothing to store for notes that are not public or unlisted, objects of other
+/// types, and replies whose thread cannot be had.
+pub(super) async fn prepare_create(
+    svc: &Services,
+    signer: &Account,
+    activity: &Value,
+) -> Result<Prepared, FedError> {
+    let kind = activity
+        .get("object")
+        .and_then(|o| o.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    // An array of objects (GoToSocial poll votes) or a type we do not store.
+    if activity.get("object").is_some_and(Value::is_array)
+        || (activity.get("object").is_some_and(Value::is_object)
+            && !super::parse::NOTE_TYPES.contains(&kind))
+    {
+        tracing::debug!(kind, "Create of an object type not stored, ignored");
+        return Ok(Prepared::Nothing);
+    }
+    let note = own_note(signer, activity)?;
+    if note.audience.visibility().is_none() {
+        tracing::debug!(id = note.id, "followers-only or direct note not stored");
+        return Ok(Prepared::Nothing);
+    }
+    if known(svc, &note.id).await? {
+        return Ok(Prepared::Nothing);
+    }
+    let mut parent = note.in_reply_to.clone();
+    let mut chain = vec![resolve(svc, note, signer.id).await?];
+    let mut fetched = 0;
+    while let Some(url) = parent.take() {
+        if known(svc, &url).await? {
+            break;
+        }
+        if fetched == MAX_PARENT_FETCHES {
+            tracing::debug!(url, "thread deeper than the fetch limit: reply not stored");
+            return Ok(Prepared::Nothing);
+        }
+        fetched += 1;
+        match fetch_parent(svc, &url).await {
+            Ok(resolved) => {
+                parent = resolved.note.in_reply_to.clone();
+                chain.push(resolved);
+            }
+            Err(e) => {
+                tracing::debug!(url, error = %e, "parent cannot be had: reply not stored");
+                return Ok(Prepared::Nothing);
+            }
+        }
+    }
+    chain.reverse();
+    Ok(Prepared::Notes(chain))
+}
+
+/// Fetches a parent note and its author (stored), checking both are on the note's server.
+async fn fetch_parent(svc: &Services, url: &str) -> Result<Resolved, String> {
+    let url = Url::parse(url).map_err(|_| "parent id is not a URL".to_owned())?;
+    let doc = fetch::fetch_json(svc, &url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let note = parse_note(&doc)?;
+    if host_of(&note.id) != fetch::authority(&url) {
+        return Err("the fetched note's id is on another server".into());
+    }
+    if note.audience.visibility().is_none() {
+        return Err("the parent is not public".into());
+    }
+    if host_of(&note.attributed_to) != host_of(&note.id) {
+        return Err("the parent's author is on another server".into());
+    }
+    let author = match fetch::stored_actor(svc, &note.attributed_to)
+        .await
+        .map_err(|e| e.public_message())?
+    {
+        Some(a) => a,
+        None => {
+            let actor_url =
+                Url::parse(&note.attributed_to).map_err(|_| "author is not a URL".to_owned())?;
+            fetch::fetch_actor(svc, &actor_url)
+                .await
+                .map_err(|e| e.to_string())?
+                .0
+        }
+    };
+    resolve(svc, note, author.id)
+        .await
+        .map_err(|e| e.public_message())
+}
+
+/// `Update`: of a note (read, tags made) or of the actor itself (read).
+pub(super) async fn prepare_update(
+    svc: &Services,
+    signer: &Account,
+    activity: &Value,
+) -> Result<Prepared, FedError> {
+    let object = activity
+        .get("object")
+        .ok_or_else(|| bad_request("Update without object"))?;
+    let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+    if super::parse::NOTE_TYPES.contains(&kind) {
+        let note = own_note(signer, activity)?;
+        return Ok(Prepared::Edit(Box::new(
+            resolve(svc, note, signer.id).await?,
+        )));
+    }
+    if id_of(Some(object)).as_deref() == Some(signer.ap_id.as_str()) && object.is_object() {
+        let url = Url::parse(&signer.ap_id).map_err(|_| bad_request("actor id"))?;
+        let actor = parse_actor(object, &url).map_err(|e| bad_request(e.to_string()))?;
+        return Ok(Prepared::Actor(Box::new(actor)));
+    }
+    tracing::debug!(kind, "Update of an unsupported object ignored");
+    Ok(Prepared::Nothing)
+}
+
+/// Local accounts named by `Mention` tags.
+fn mentioned(conn: &mut DbConn, base: &str, note: &IncomingNote) -> Result<Vec<i64>, AppError> {
+    let mut out = Vec::new();
+    for href in &note.mentions {
+        let found = match local_target(conn, base, href)? {
+            Some(a) => Some(a.id),
+            None => accounts::table
+                .filter(accounts::ap_id.eq(href))
+                .filter(accounts::domain.is_null())
+                .select(accounts::id)
+                .first::<i64>(conn)
+                .optional()?,
+        };
+        if let Some(id) = found
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Stores the notes of a `Create`, parents first.
+pub(super) fn create(conn: &mut DbConn, ctx: &Ctx, chain: Vec<Resolved>) -> Result<(), AppError> {
+    for r in chain {
+        store(conn, ctx, r)?;
+    }
+    Ok(())
+}
+
+fn store(conn: &mut DbConn, ctx: &Ctx, r: Resolved) -> Result<(), AppError> {
+    let note = &r.note;
+    if post_by_ap_id(conn, &note.id)?.is_some() {
+        return Ok(());
+    }
+    let visibility = note.audience.visibility().unwrap_or("public");
+    let id = ids::new_id();
+    let now = Utc::now().naive_utc();
+    let mentioned = mentioned(conn, &ctx.base, note)?;
+    let url = note.url.as_deref().or(Some(note.id.as_str()));
+    match &note.in_reply_to {
+        Some(parent) => {
+            let Some(parent) = post_by_ap_id(conn, parent)? else {
+                tracing::debug!(id = note.id, "parent vanished: reply not stored");
+                return Ok(());
+            };
+            if parent.deleted_at.is_some() || parent.removed_at.is_some() {
+                tracing::debug!(id = note.id, "reply to a deleted post not stored");
+                return Ok(());
+            }
+            insert_reply(
+                conn,
+                &NewReply {
+                    id,
+                    author_id: r.author_id,
+                    parent_id: parent.id,
+                    ap_id: &note.id,
+                    url,
+                    local: false,
+                    body: &note.text,
+                    content_html: &note.content_html,
+                    visibility: Some(visibility),
+                    created_at: now,
+                    tags: r.tags.clone(),
+                    mentioned: &mentioned,
+                },
+            )
+        }
+        None => {
+            let headline = note.headline();
+            insert_story(
+                conn,
+                &NewPost {
+                    id,
+                    account_id: r.author_id,
+                    ap_id: &note.id,
+                    url,
+                    local: false,
+                    headline: Some(&headline),
+                    body: &note.text,
+                    content_html: &note.content_html,
+                    in_reply_to_id: None,
+                    thread_root_id: None,
+                    visibility,
+                    created_at: now,
+                    updated_at: now,
+                },
+                r.tags.clone(),
+            )?;
+            for account_id in mentioned {
+                notifications::notify(conn, account_id, Kind::Mention, r.author_id, Some(id), "")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `Update` of a note: its content, headline and tags, from its author only. An Update of
+/// a note we do not have is ignored.
+pub(super) fn update(conn: &mut DbConn, ctx: &Ctx, r: Resolved) -> Result<(), AppError> {
+    let note = &r.note;
+    let Some(post) = post_by_ap_id(conn, &note.id)? else {
+        tracing::debug!(id = note.id, "Update of an unknown note ignored");
+        return Ok(());
+    };
+    if post.account_id != ctx.signer_id {
+        return Err(AppError::new(ErrorKind::Denied(
+            "only the author may update this object".into(),
+        )));
+    }
+    let post = lock_post(conn, post.id)?;
+    if post.in_reply_to_id.is_none() {
+        diesel::update(posts::table.find(post.id))
+            .set(posts::headline.eq(Some(note.headline())))
+            .execute(conn)?;
+    }
+    rewrite(
+        conn,
+        post.id,
+        &note.text,
+        &note.content_html,
+        None,
+        r.tags.clone(),
+    )
+}
+
+/// `Delete` of a note (its id or a `Tombstone`): a soft delete, from its author only. A
+/// `Delete` of the actor itself suspends the account, which hides its posts.
+pub(super) fn delete(conn: &mut DbConn, ctx: &Ctx, activity: &Value) -> Result<(), AppError> {
+    let object = id_of(activity.get("object"))
+        .ok_or_else(|| AppError::bad_request("Delete without object"))?;
+    if object == ctx.signer_ap_id {
+        let now = Utc::now().naive_utc();
+        diesel::update(accounts::table.find(ctx.signer_id))
+            .set((
+                accounts::suspended_at.eq(Some(now)),
+                accounts::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        return Ok(());
+    }
+    let Some(post) = post_by_ap_id(conn, &object)? else {
+        tracing::debug!(object, "Delete of an unknown object ignored");
+        return Ok(());
+    };
+    if post.account_id != ctx.signer_id {
+        return Err(AppError::new(ErrorKind::Denied(
+            "only the author may delete this object".into(),
+        )));
+    }
+    if post.deleted_at.is_some() {
+        return Ok(());
+    }
+    soft_delete(conn, &post, ctx.signer_id, false)
+}

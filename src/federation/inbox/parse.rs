@@ -1,0 +1,301 @@
+//! Reading incoming objects: what Tidings takes from a `Note` (or `Article`, `Page`,
+//! `Question`) and from a reaction, whatever the shape the peer chose (single values or
+//! arrays, links as strings or objects). Pure: no database, no network; tested with the
+//! captured payloads in tests/fixtures/federation/.
+
+use serde_json::Value;
+use url::Url;
+
+use crate::domain::html::{sanitize, to_text};
+use crate::domain::reaction::parse_emoji;
+use crate::domain::story::split_status;
+use crate::domain::text::is_valid_tag;
+
+use super::super::protocol::PUBLIC;
+
+/// Object types stored as posts.
+pub const NOTE_TYPES: [&str; 4] = ["Note", "Article", "Page", "Question"];
+
+/// Who may see a post, from its `to` and `cc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Public in `to`.
+    Public,
+    /// Public only in `cc`.
+    Unlisted,
+    /// Followers only, or addressed to people: not stored (see docs/federation.md).
+    Private,
+}
+
+impl Audience {
+    /// The `visibility` a stored post gets.
+    pub fn visibility(self) -> Option<&'static str> {
+        match self {
+            Audience::Public => Some("public"),
+            Audience::Unlisted => Some("unlisted"),
+            Audience::Private => None,
+        }
+    }
+}
+
+/// What a Note-like object says, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingNote {
+    pub id: String,
+    pub kind: String,
+    pub attributed_to: String,
+    /// The HTML page of the object, when it gives one.
+    pub url: Option<String>,
+    /// Content, sanitised.
+    pub content_html: String,
+    /// Content as text.
+    pub text: String,
+    /// `name` (Articles and Pages: the title).
+    pub name: Option<String>,
+    /// `summary` (a content warning on Mastodon).
+    pub summary: Option<String>,
+    pub in_reply_to: Option<String>,
+    /// Hashtag names without `#`, as spelled, valid and distinct.
+    pub hashtags: Vec<String>,
+    /// `href`s of `Mention` tags.
+    pub mentions: Vec<String>,
+    pub audience: Audience,
+}
+
+impl IncomingNote {
+    /// The headline of a story: the title of an Article or Page, else the first line of
+    /// the text.
+    pub fn headline(&self) -> String {
+        if let Some(name) = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            return split_status(name).0;
+        }
+        let (first, _) = split_status(&self.text);
+        if first.is_empty() {
+            "(untitled)".to_owned()
+        } else {
+            first
+        }
+    }
+}
+
+/// The id of a value that is a string or an object with an `id`.
+pub fn id_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The values of a property that may be one value or an array.
+pub fn many(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(v) => vec![v],
+    }
+}
+
+/// The ids of a property that may be one link or an array of them.
+pub fn ids_of(v: Option<&Value>) -> Vec<String> {
+    many(v).into_iter().filter_map(|v| id_of(Some(v))).collect()
+}
+
+fn is_public(s: &str) -> bool {
+    s == PUBLIC || s == "as:Public" || s == "Public"
+}
+
+/// The audience of an object from its `to` and `cc`.
+pub fn audience(object: &Value) -> Audience {
+    if ids_of(object.get("to")).iter().any(|s| is_public(s)) {
+        Audience::Public
+    } else if ids_of(object.get("cc")).iter().any(|s| is_public(s)) {
+        Audience::Unlisted
+    } else {
+        Audience::Private
+    }
+}
+
+/// `host[:port]` of a URL string, or "" when it is not a URL.
+pub fn host_of(url: &str) -> String {
+    Url::parse(url)
+        .map(|u| super::super::fetch::authority(&u))
+        .unwrap_or_default()
+}
+
+/// The content of an object: `content`, else the first value of `contentMap`.
+fn content(object: &Value) -> String {
+    if let Some(c) = object.get("content").and_then(Value::as_str) {
+        return c.to_owned();
+    }
+    object
+        .get("contentMap")
+        .and_then(Value::as_object)
+        .and_then(|m| m.values().find_map(Value::as_str))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Reads a Note-like object. Errors name what is missing or wrong.
+pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
+    if !object.is_object() {
+        return Err("the object must be embedded (a JSON object)".into());
+    }
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("object without type")?;
+    if !NOTE_TYPES.contains(&kind) {
+        return Err(format!("objects of type {kind} are not stored"));
+    }
+    let id = id_of(object.get("id")).ok_or("object without id")?;
+    Url::parse(&id).map_err(|_| "the object id is not a URL")?;
+    let attributed_to = ids_of(object.get("attributedTo"))
+        .into_iter()
+        .next()
+        .ok_or("object without attributedTo")?;
+    let raw = content(object);
+    let name = object
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if raw.trim().is_empty() && name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err("object without content".into());
+    }
+    let content_html = sanitize(&raw);
+    let text = to_text(&raw);
+    let mut hashtags: Vec<String> = Vec::new();
+    let mut mentions = Vec::new();
+    for tag in many(object.get("tag")) {
+        match tag.get("type").and_then(Value::as_str) {
+            Some("Hashtag") => {
+                let Some(name) = tag.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                let name = name.trim().trim_start_matches('#').to_owned();
+                let lower = name.to_lowercase();
+                if is_valid_tag(&name) && !hashtags.iter().any(|h| h.to_lowercase() == lower) {
+                    hashtags.push(name);
+                }
+            }
+            Some("Mention") => {
+                if let Some(href) = tag.get("href").and_then(Value::as_str) {
+                    mentions.push(href.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    let url = many(object.get("url")).into_iter().find_map(|u| match u {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    });
+    Ok(IncomingNote {
+        id,
+        kind: kind.to_owned(),
+        attributed_to,
+        url,
+        content_html,
+        text,
+        name,
+        summary: object
+            .get("summary")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        in_reply_to: id_of(object.get("inReplyTo")),
+        hashtags,
+        mentions,
+        audience: audience(object),
+    })
+}
+
+/// What a `Like`, `Dislike` or `EmojiReact` means here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reaction {
+    Up,
+    Down,
+    /// One Unicode emoji (canonical form).
+    Emoji(String),
+    /// A custom emoji (`:shortcode:`) or anything else that is not one emoji.
+    Unsupported(String),
+}
+
+/// Reads a `Like` (a bare Like is an up-vote; one carrying `_misskey_reaction` or
+/// `content` is a reaction), `Dislike` or `EmojiReact`.
+pub fn parse_reaction(activity: &Value) -> Option<Reaction> {
+    let kind = activity.get("type").and_then(Value::as_str)?;
+    let emoji = || {
+        ["_misskey_reaction", "content"]
+            .iter()
+            .find_map(|k| activity.get(*k).and_then(Value::as_str))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let as_reaction = |raw: &str| match parse_emoji(raw) {
+        Ok(e) => Reaction::Emoji(e),
+        Err(_) => Reaction::Unsupported(raw.to_owned()),
+    };
+    match kind {
+        "Like" => Some(match emoji() {
+            Some(raw) => as_reaction(raw),
+            None => Reaction::Up,
+        }),
+        "Dislike" => Some(Reaction::Down),
+        "EmojiReact" => Some(as_reaction(emoji().unwrap_or(""))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn audiences() {
+        assert_eq!(audience(&json!({"to": PUBLIC})), Audience::Public);
+        assert_eq!(
+            audience(&json!({"to": ["https://a/f"], "cc": ["as:Public"]})),
+            Audience::Unlisted
+        );
+        assert_eq!(audience(&json!({"to": ["https://a/f"]})), Audience::Private);
+    }
+
+    #[test]
+    fn reactions() {
+        let r = |v: Value| parse_reaction(&v);
+        assert_eq!(r(json!({"type": "Like"})), Some(Reaction::Up));
+        assert_eq!(r(json!({"type": "Dislike"})), Some(Reaction::Down));
+        assert_eq!(
+            r(json!({"type": "Like", "content": "🎉"})),
+            Some(Reaction::Emoji("🎉".into()))
+        );
+        assert_eq!(
+            r(json!({"type": "EmojiReact", "content": ":blob:"})),
+            Some(Reaction::Unsupported(":blob:".into()))
+        );
+        assert_eq!(r(json!({"type": "Announce"})), None);
+    }
+
+    #[test]
+    fn notes_need_the_essentials() {
+        assert!(parse_note(&json!("https://a/n")).is_err());
+        assert!(parse_note(&json!({"type": "Note", "id": "https://a/n"})).is_err());
+        let n = parse_note(&json!({
+            "type": "Article", "id": "https://a/n", "attributedTo": "https://a/u",
+            "name": "Title", "content": "<p>Body <b>x</b></p>", "to": [PUBLIC],
+            "tag": [{"type": "Hashtag", "name": "#Rust"}, {"type": "Hashtag", "name": "#rust"},
+                    {"type": "Hashtag", "name": "#no spaces"}]
+        }))
+        .unwrap();
+        assert_eq!(n.headline(), "Title");
+        assert_eq!(n.hashtags, ["Rust"]);
+        assert_eq!(n.text, "Body x");
+    }
+}

@@ -1,0 +1,145 @@
+//! HTTPS without a reverse proxy (`--tls-cert`, `--tls-key`) and an extra trusted CA for
+//! outgoing federation requests (`--extra-ca-file`), with a CA made for the run.
+
+mod common;
+
+use common::TestApp;
+use common::certs::TestCa;
+use tidings::federation::fetch::{FetchError, fetch_json};
+use url::Url;
+
+struct Tls {
+    dir: std::path::PathBuf,
+    ca: TestCa,
+}
+
+impl Tls {
+    fn new() -> Tls {
+        let dir = std::env::temp_dir().join(format!(
+            "tidings-tls-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Tls {
+            dir,
+            ca: TestCa::new(),
+        }
+    }
+
+    /// An instance serving HTTPS as `tidings.test`.
+    async fn https_instance(&self) -> TestApp {
+        let cert = self.ca.server_cert(&self.dir, "tidings", &["tidings.test"]);
+        TestApp::spawn_with(|s| {
+            s.scheme = None;
+            s.tls_cert = Some(cert.cert.clone());
+            s.tls_key = Some(cert.key.clone());
+        })
+        .await
+    }
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn port(app: &TestApp) -> u16 {
+    app.base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn an_instance_serves_https_with_its_own_certificate() {
+    let tls = Tls::new();
+    let app = tls.https_instance().await;
+    assert!(app.base.starts_with("https://"), "{}", app.base);
+    let addr = format!("127.0.0.1:{}", port(&app)).parse().unwrap();
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&tls.ca.pem()).unwrap())
+        .resolve("tidings.test", addr)
+        .build()
+        .unwrap();
+    let url = format!("https://tidings.test:{}/actor", port(&app));
+    let res = trusting
+        .get(&url)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let actor: serde_json::Value = res.json().await.unwrap();
+    // With a certificate and no --scheme, the public URLs are https.
+    assert_eq!(actor["id"], "https://tidings.test/actor");
+
+    // A client that does not trust the test CA refuses the certificate.
+    let stranger = reqwest::Client::builder()
+        .resolve("tidings.test", addr)
+        .build()
+        .unwrap();
+    let err = stranger.get(&url).send().await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/actor", port(&app)))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+#[tokio::test]
+async fn federation_requests_trust_the_extra_ca_only_when_told() {
+    let tls = Tls::new();
+    let server = tls.https_instance().await;
+    let ca_file = tls.ca.write_pem(&tls.dir);
+    let url = Url::parse(&format!("https://tidings.test:{}/actor", port(&server))).unwrap();
+    let peer = |domain: &str, ca: Option<std::path::PathBuf>| {
+        let domain = domain.to_owned();
+        TestApp::spawn_with(move |s| {
+            s.domain = Some(domain);
+            s.allow_private_addresses = true;
+            s.resolve = vec!["tidings.test=127.0.0.1".into()];
+            s.extra_ca_file = ca;
+        })
+    };
+
+    let trusting = peer("peer.test", Some(ca_file)).await;
+    let doc = fetch_json(&trusting.svc, &url).await.unwrap();
+    assert_eq!(doc["id"], "https://tidings.test/actor");
+
+    let untrusting = peer("other.test", None).await;
+    let err = fetch_json(&untrusting.svc, &url).await.unwrap_err();
+    assert!(matches!(err, FetchError::Http(_)), "{err}");
+}
+
+#[test]
+fn a_missing_ca_file_stops_the_start_with_its_name() {
+    let mut s = tidings::config::Settings {
+        domain: None,
+        scheme: None,
+        listen: "127.0.0.1:0".into(),
+        data_dir: std::env::temp_dir(),
+        database_url: None,
+        db_pool_size: None,
+        allow_private_addresses: false,
+        resolve: Vec::new(),
+        tls_cert: None,
+        tls_key: None,
+        extra_ca_file: Some("/nonexistent/ca.pem".into()),
+    };
+    let err = tidings::config::Config::from_settings(&s)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--extra-ca-file /nonexistent/ca.pem"), "{err}");
+    s.extra_ca_file = None;
+    s.tls_cert = Some("/nonexistent/cert.pem".into());
+    let err = tidings::config::Config::from_settings(&s)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--tls-key"), "{err}");
+}
