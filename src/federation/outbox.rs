@@ -128,12 +128,22 @@ pub fn post_event(
         None => None,
     };
 
-    // Remote accounts mentioned as `@name@host` that we know.
+    // Remote accounts mentioned: the parent's author when remote (as Mastodon does, so the
+    // reply notifies them), and those written `@name@host` that we know.
+    let mut mentioned: Vec<Account> = Vec::new();
+    if let Some((_, parent_author)) = &parent
+        && let Some(a) = accounts::table
+            .find(parent_author)
+            .filter(accounts::domain.is_not_null())
+            .first::<Account>(conn)
+            .optional()?
+    {
+        mentioned.push(a);
+    }
     let text = match &row.headline {
         Some(h) => format!("{h}\n{}", row.body),
         None => row.body.clone(),
     };
-    let mut mentioned: Vec<Account> = Vec::new();
     for (name, host) in extract_remote_mentions(&text) {
         if host == urls.domain {
             continue;
@@ -143,6 +153,7 @@ pub fn post_event(
             .filter(accounts::domain.eq(&host))
             .first::<Account>(conn)
             .optional()?
+            && !mentioned.iter().any(|m| m.id == a.id)
         {
             mentioned.push(a);
         }
