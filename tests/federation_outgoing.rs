@@ -255,6 +255,13 @@ async fn replies_votes_and_reactions_on_a_remote_post_reach_its_author() {
     assert_signed_by_alice(&app, &got[0]).await;
     let create = got[0].json();
     assert_eq!(create["object"]["inReplyTo"], note);
+    // Carol is mentioned (as Mastodon does in replies) so her server notifies her.
+    assert!(create["cc"].as_array().unwrap().contains(&json!(carol)));
+    assert!(tags(&create["object"]).contains(&(
+        "Mention".into(),
+        format!("@carol@{}", peer.host),
+        carol.clone()
+    )));
     assert!(
         create["object"]["id"]
             .as_str()

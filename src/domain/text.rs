@@ -294,6 +294,20 @@ pub fn render_line(text: &str, base_url: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn remote_mentions_have_a_host() {
+        assert_eq!(
+            extract_remote_mentions(
+                "hi @bob and @Carol@Social.Example, @carol@social.example again, \
+                 @dave@127.0.0.1:8080; not https://x.example/@eve@y.example"
+            ),
+            vec![
+                ("carol".to_owned(), "social.example".to_owned()),
+                ("dave".to_owned(), "127.0.0.1:8080".to_owned()),
+            ]
+        );
+    }
+
     const BASE: &str = "https://news.example";
 
     #[test]

@@ -30,7 +30,7 @@ use crate::error::AppError;
 use crate::service::Services;
 
 /// Deliveries in flight at once, all servers together.
-pub const CONCURRENCY: usize = 32;
+pub const CONCURRENCY: usize = 128;
 /// Deliveries in flight at once to one server (`host[:port]` of the inbox), so one slow
 /// server cannot take every slot.
 pub const PER_HOST: usize = 4;
@@ -84,7 +84,7 @@ pub fn backoff(attempts: i32) -> Duration {
 /// only ever holds its own slots.
 pub fn start(svc: Services) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut in_flight: JoinSet<()> = JoinSet::new();
+        let mut in_flight: JoinSet<(Delivery, Result<(), String>)> = JoinSet::new();
         // The server of each task, and the tasks in flight per server.
         let mut host_of_task: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut per_host: HashMap<String, usize> = HashMap::new();
@@ -101,9 +101,7 @@ pub fn start(svc: Services) -> JoinHandle<()> {
                             let svc = svc.clone();
                             let task = in_flight.spawn(async move {
                                 let outcome = send(&svc, &row).await;
-                                if let Err(e) = record(&svc, &row, outcome).await {
-                                    e.log();
-                                }
+                                (row, outcome)
                             });
                             host_of_task.insert(task.id(), host);
                         }
@@ -125,22 +123,20 @@ pub fn start(svc: Services) -> JoinHandle<()> {
             } else {
                 None
             };
-            let mut finished: Vec<tokio::task::Id> = Vec::new();
-            let mut note = |r: Result<(tokio::task::Id, ()), tokio::task::JoinError>| match r {
-                Ok((id, ())) => finished.push(id),
-                // A panicking delivery: its row stays leased and is tried again later.
-                Err(e) => {
-                    tracing::error!("a delivery task failed: {e}");
-                    finished.push(e.id());
-                }
-            };
-            if let Some(r) = done {
-                note(r);
-            }
-            while let Some(r) = in_flight.try_join_next_with_id() {
-                note(r);
-            }
-            for id in finished {
+            // Everything finished by now is recorded in one transaction.
+            let mut outcomes = Vec::new();
+            let mut finish = |r: Result<(tokio::task::Id, _), tokio::task::JoinError>| {
+                let id = match r {
+                    Ok((id, outcome)) => {
+                        outcomes.push(outcome);
+                        id
+                    }
+                    // A panicking delivery: its row stays leased and is tried again later.
+                    Err(e) => {
+                        tracing::error!("a delivery task failed: {e}");
+                        e.id()
+                    }
+                };
                 if let Some(host) = host_of_task.remove(&id)
                     && let Some(n) = per_host.get_mut(&host)
                 {
@@ -149,6 +145,16 @@ pub fn start(svc: Services) -> JoinHandle<()> {
                         per_host.remove(&host);
                     }
                 }
+            };
+            if let Some(r) = done {
+                finish(r);
+            }
+            while let Some(r) = in_flight.try_join_next_with_id() {
+                finish(r);
+            }
+            if let Err(e) = record_all(&svc, outcomes).await {
+                tracing::warn!("recording deliveries failed: {}", e.public_message());
+                e.log();
             }
         }
     })
@@ -185,28 +191,33 @@ async fn claim(
             for pattern in &full {
                 q = q.filter(deliveries::inbox_url.not_like(pattern.clone()));
             }
-            let candidates: Vec<Delivery> = q
+            // Ids and inboxes first: the activities of rows not taken are not loaded.
+            let candidates: Vec<(i64, String)> = q
                 .order(deliveries::next_attempt_at.asc())
                 .limit((max * PER_HOST) as i64)
-                .select(Delivery::as_select())
+                .select((deliveries::id, deliveries::inbox_url))
                 .load(conn)?;
-            let mut rows = Vec::new();
-            for row in candidates {
-                if rows.len() >= max {
+            let mut chosen: Vec<i64> = Vec::new();
+            for (id, inbox) in candidates {
+                if chosen.len() >= max {
                     break;
                 }
-                let n = busy.entry(host_of(&row.inbox_url)).or_default();
+                let n = busy.entry(host_of(&inbox)).or_default();
                 if *n < PER_HOST {
                     *n += 1;
-                    rows.push(row);
+                    chosen.push(id);
                 }
             }
-            if !rows.is_empty() {
-                let claimed: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                diesel::update(deliveries::table.filter(deliveries::id.eq_any(claimed)))
-                    .set(deliveries::next_attempt_at.eq(now + LEASE))
-                    .execute(conn)?;
+            if chosen.is_empty() {
+                return Ok(Vec::new());
             }
+            diesel::update(deliveries::table.filter(deliveries::id.eq_any(&chosen)))
+                .set(deliveries::next_attempt_at.eq(now + LEASE))
+                .execute(conn)?;
+            let rows: Vec<Delivery> = deliveries::table
+                .filter(deliveries::id.eq_any(&chosen))
+                .select(Delivery::as_select())
+                .load(conn)?;
             Ok(rows)
         })
         .await
@@ -273,67 +284,75 @@ async fn send(svc: &Services, row: &Delivery) -> Result<(), String> {
     Err(format!("{status}: {text}"))
 }
 
-async fn record(
+/// Writes the outcomes of finished deliveries, all in one transaction: delivered rows are
+/// marked, failed ones scheduled for a retry (or dropped after [`GIVE_UP_AFTER`]).
+async fn record_all(
     svc: &Services,
-    row: &Delivery,
-    outcome: Result<(), String>,
+    outcomes: Vec<(Delivery, Result<(), String>)>,
 ) -> Result<(), AppError> {
-    let id = row.id;
+    if outcomes.is_empty() {
+        return Ok(());
+    }
     let now = Utc::now().naive_utc();
-    match outcome {
-        Ok(()) => {
-            tracing::debug!(inbox = row.inbox_url, "delivered");
-            svc.db
-                .write(move |conn| {
-                    diesel::update(deliveries::table.find(id))
-                        .set((
-                            deliveries::delivered_at.eq(Some(now)),
-                            deliveries::attempts.eq(deliveries::attempts + 1),
-                            deliveries::last_error.eq(None::<String>),
-                        ))
-                        .execute(conn)?;
-                    Ok(())
-                })
-                .await
-        }
-        Err(error) => {
-            let attempts = row.attempts + 1;
-            let next: NaiveDateTime = now + backoff(attempts);
-            if next - row.created_at > GIVE_UP_AFTER {
-                tracing::warn!(
-                    inbox = row.inbox_url,
-                    attempts,
-                    error,
-                    "giving up on a delivery"
-                );
-                return svc
-                    .db
-                    .write(move |conn| {
-                        diesel::delete(deliveries::table.find(id)).execute(conn)?;
-                        Ok(())
-                    })
-                    .await;
+    let mut delivered: Vec<i64> = Vec::new();
+    let mut dropped: Vec<i64> = Vec::new();
+    let mut retries: Vec<(i64, i32, NaiveDateTime, String)> = Vec::new();
+    for (row, outcome) in outcomes {
+        match outcome {
+            Ok(()) => {
+                tracing::debug!(inbox = row.inbox_url, "delivered");
+                delivered.push(row.id);
             }
-            tracing::info!(
-                inbox = row.inbox_url,
-                attempts,
-                error,
-                "delivery failed, will retry"
-            );
-            svc.db
-                .write(move |conn| {
-                    diesel::update(deliveries::table.find(id))
-                        .set((
-                            deliveries::attempts.eq(attempts),
-                            deliveries::next_attempt_at.eq(next),
-                            deliveries::last_error.eq(Some(error)),
-                        ))
-                        .execute(conn)?;
-                    Ok(())
-                })
-                .await
+            Err(error) => {
+                let attempts = row.attempts + 1;
+                let next: NaiveDateTime = now + backoff(attempts);
+                if next - row.created_at > GIVE_UP_AFTER {
+                    tracing::warn!(
+                        inbox = row.inbox_url,
+                        attempts,
+                        error,
+                        "giving up on a delivery"
+                    );
+                    dropped.push(row.id);
+                } else {
+                    tracing::info!(
+                        inbox = row.inbox_url,
+                        attempts,
+                        error,
+                        "delivery failed, will retry"
+                    );
+                    retries.push((row.id, attempts, next, error));
+                }
+            }
         }
     }
+    svc.db
+        .write(move |conn| {
+            if !delivered.is_empty() {
+                diesel::update(deliveries::table.filter(deliveries::id.eq_any(delivered)))
+                    .set((
+                        deliveries::delivered_at.eq(Some(now)),
+                        deliveries::attempts.eq(deliveries::attempts + 1),
+                        deliveries::last_error.eq(None::<String>),
+                    ))
+                    .execute(conn)?;
+            }
+            if !dropped.is_empty() {
+                diesel::delete(deliveries::table.filter(deliveries::id.eq_any(dropped)))
+                    .execute(conn)?;
+            }
+            for (id, attempts, next, error) in retries {
+                diesel::update(deliveries::table.find(id))
+                    .set((
+                        deliveries::attempts.eq(attempts),
+                        deliveries::next_attempt_at.eq(next),
+                        deliveries::last_error.eq(Some(error)),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use super::delivery;
 use super::fetch::authority;
 use super::objects::{self, Urls};
 use super::protocol::{AS_CONTEXT, PUBLIC, Tag, Tombstone, object_context};
-use crate::db::models::{Account, Follow, Reaction, Vote};
+use crate::db::models::{Account, Follow, Post, Reaction, Vote};
 use crate::db::schema::{accounts, follows, posts, reactions, votes};
 use crate::db::{DbConn, ids};
 use crate::domain::text::extract_remote_mentions;
@@ -98,13 +98,20 @@ pub fn post_event(
     post_id: i64,
     event: PostEvent,
 ) -> Result<(), AppError> {
-    let Some(post) = load_posts(conn, &[post_id], None, &urls.base)?.pop() else {
+    // Whom it goes to, from the row alone: most posts have no remote audience, and then
+    // nothing more is loaded.
+    let Some(row) = posts::table
+        .find(post_id)
+        .select(Post::as_select())
+        .first::<Post>(conn)
+        .optional()?
+    else {
         return Ok(());
     };
-    if !post.local {
+    if !row.local {
         return Ok(());
     }
-    let Some(author) = local_account(conn, post.author.id)? else {
+    let Some(author) = local_account(conn, row.account_id)? else {
         return Ok(());
     };
     if author.suspended_at.is_some() && event != PostEvent::Deleted {
@@ -112,7 +119,7 @@ pub fn post_event(
     }
 
     // The parent: its id for `inReplyTo`, its author as a recipient.
-    let parent: Option<(String, i64)> = match post.in_reply_to_id {
+    let parent: Option<(String, i64)> = match row.in_reply_to_id {
         Some(p) => posts::table
             .find(p)
             .select((posts::ap_id, posts::account_id))
@@ -121,12 +128,22 @@ pub fn post_event(
         None => None,
     };
 
-    // Remote accounts mentioned as `@name@host` that we know.
-    let text = match &post.headline {
-        Some(h) => format!("{h}\n{}", post.body),
-        None => post.body.clone(),
-    };
+    // Remote accounts mentioned: the parent's author when remote (as Mastodon does, so the
+    // reply notifies them), and those written `@name@host` that we know.
     let mut mentioned: Vec<Account> = Vec::new();
+    if let Some((_, parent_author)) = &parent
+        && let Some(a) = accounts::table
+            .find(parent_author)
+            .filter(accounts::domain.is_not_null())
+            .first::<Account>(conn)
+            .optional()?
+    {
+        mentioned.push(a);
+    }
+    let text = match &row.headline {
+        Some(h) => format!("{h}\n{}", row.body),
+        None => row.body.clone(),
+    };
     for (name, host) in extract_remote_mentions(&text) {
         if host == urls.domain {
             continue;
@@ -136,11 +153,33 @@ pub fn post_event(
             .filter(accounts::domain.eq(&host))
             .first::<Account>(conn)
             .optional()?
+            && !mentioned.iter().any(|m| m.id == a.id)
         {
             mentioned.push(a);
         }
     }
 
+    let mut recipient_ids: Vec<i64> = Vec::new();
+    if row.visibility != "direct" {
+        recipient_ids = follows::table
+            .filter(follows::followed_id.eq(author.id))
+            .filter(follows::state.eq("accepted"))
+            .select(follows::follower_id)
+            .load(conn)?;
+    }
+    if let Some((_, parent_author)) = &parent {
+        recipient_ids.push(*parent_author);
+    }
+    recipient_ids.extend(mentioned.iter().map(|m| m.id));
+    let mut inboxes = inboxes_of(conn, &recipient_ids)?;
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    inboxes.sort();
+
+    let Some(post) = load_posts(conn, &[post_id], None, &urls.base)?.pop() else {
+        return Ok(());
+    };
     let mut note = objects::note(urls, &post, parent.as_ref().map(|(id, _)| id.clone()));
     for m in &mentioned {
         note.tag.push(Tag {
@@ -159,25 +198,6 @@ pub fn post_event(
                 note.cc.push(m.ap_id.clone());
             }
         }
-    }
-
-    // Recipients.
-    let mut recipient_ids: Vec<i64> = Vec::new();
-    if post.visibility != "direct" {
-        recipient_ids = follows::table
-            .filter(follows::followed_id.eq(author.id))
-            .filter(follows::state.eq("accepted"))
-            .select(follows::follower_id)
-            .load(conn)?;
-    }
-    if let Some((_, parent_author)) = &parent {
-        recipient_ids.push(*parent_author);
-    }
-    recipient_ids.extend(mentioned.iter().map(|m| m.id));
-    let mut inboxes = inboxes_of(conn, &recipient_ids)?;
-    inboxes.sort();
-    if inboxes.is_empty() {
-        return Ok(());
     }
 
     let now = Utc::now();
