@@ -138,3 +138,52 @@ async fn a_slow_server_does_not_hold_up_a_fast_one() {
     let all = slow.wait_for("/inbox", "Create", PER_HOST + 1).await;
     assert!(all.len() <= 2 * PER_HOST);
 }
+
+#[tokio::test]
+async fn delivered_rows_are_pruned_after_a_day() {
+    let app = spawn().await;
+    let now = Utc::now().naive_utc();
+    let row = |id: i64, delivered_at: Option<chrono::NaiveDateTime>| Delivery {
+        id,
+        inbox_url: format!("https://peer.example/inbox/{id}"),
+        activity_json: "{}".into(),
+        key_id: "http://tidings.test/actor#main-key".into(),
+        actor_account_id: None,
+        attempts: 1,
+        // Not due for a while: the worker leaves them alone.
+        next_attempt_at: now + chrono::Duration::hours(1),
+        last_error: None,
+        created_at: now - chrono::Duration::days(3),
+        delivered_at,
+    };
+    let rows = vec![
+        row(1, Some(now - chrono::Duration::days(2))),
+        row(2, Some(now - chrono::Duration::hours(1))),
+        row(3, None),
+    ];
+    app.svc
+        .db
+        .write(move |conn| {
+            for r in rows {
+                diesel::insert_into(deliveries::table)
+                    .values(&r)
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(delivery::prune(&app.svc).await.unwrap(), 1);
+    let left: Vec<i64> = app
+        .svc
+        .db
+        .run(|conn| {
+            Ok(deliveries::table
+                .select(deliveries::id)
+                .order(deliveries::id.asc())
+                .load(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(left, vec![2, 3], "recent and pending rows stay");
+}

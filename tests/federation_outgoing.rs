@@ -565,6 +565,11 @@ impl Api {
         (res.status(), res.json().await.unwrap_or(Value::Null))
     }
 
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let res = req.bearer_auth(&self.token).send().await.unwrap();
+        (res.status(), res.json().await.unwrap_or(Value::Null))
+    }
+
     async fn post(&self, path: &str) -> (StatusCode, Value) {
         let res = self
             .http
@@ -668,4 +673,57 @@ async fn the_api_resolves_handles_and_follows_remote_accounts() {
     assert_eq!(rel["following"], false);
     let undo = peer.wait_for("/users/fay/inbox", "Undo", 1).await[0].json();
     assert_eq!(undo["object"]["id"], follow["id"]);
+}
+
+#[tokio::test]
+async fn statuses_posted_edited_and_deleted_through_the_api_reach_followers() {
+    let (app, _alice) = spawn().await;
+    let api = Api::login(&app, "alice").await;
+    let peer = RecordingPeer::start(&["ann"]).await;
+    remote_follows_alice(&app, &peer, "ann").await;
+    peer.wait_for("/users/ann/inbox", "Accept", 1).await;
+
+    // An unlisted status: to the followers, Public in cc.
+    let (status, posted) = api
+        .send(
+            api.http
+                .post(format!("{}/api/v1/statuses", api.base))
+                .json(&json!({
+                    "status": "Quiet headline\nA body with #tags",
+                    "visibility": "unlisted",
+                })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{posted}");
+    let id = posted["id"].as_str().unwrap().to_owned();
+    let create = peer.wait_for("/inbox", "Create", 1).await[0].json();
+    let followers = format!("{ALICE}/followers");
+    assert_eq!(create["to"], json!([followers]));
+    assert_eq!(create["cc"], json!([PUBLIC]));
+    assert_eq!(create["object"]["to"], json!([followers]));
+    assert_eq!(create["object"]["cc"], json!([PUBLIC]));
+    assert_eq!(create["object"]["id"], posted["uri"]);
+
+    let (status, _) = api
+        .send(
+            api.http
+                .put(format!("{}/api/v1/statuses/{id}", api.base))
+                .json(&json!({"status": "Quiet headline\nEdited"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let update = peer.wait_for("/inbox", "Update", 1).await[0].json();
+    assert!(update["object"]["updated"].is_string());
+    assert_eq!(update["to"], json!([followers]));
+
+    let (status, _) = api
+        .send(
+            api.http
+                .delete(format!("{}/api/v1/statuses/{id}", api.base)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let delete = peer.wait_for("/inbox", "Delete", 1).await[0].json();
+    assert_eq!(delete["object"]["id"], posted["uri"]);
+    assert_eq!(delete["object"]["type"], "Tombstone");
 }

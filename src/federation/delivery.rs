@@ -40,6 +40,10 @@ const LEASE: Duration = Duration::minutes(5);
 pub const GIVE_UP_AFTER: Duration = Duration::days(3);
 /// How often the worker looks for due rows when it has nothing to do.
 const IDLE_POLL: StdDuration = StdDuration::from_millis(500);
+/// Delivered rows are kept this long (to look into), then deleted.
+pub const KEEP_DELIVERED: Duration = Duration::days(1);
+/// How often delivered rows are pruned.
+const PRUNE_EVERY: StdDuration = StdDuration::from_secs(600);
 
 /// Queues `activity` for `inbox_url`, to be signed with `key_id` (of the local account
 /// `actor_account_id`, or of the instance actor when `None`). Call it inside the write
@@ -88,7 +92,14 @@ pub fn start(svc: Services) -> JoinHandle<()> {
         // The server of each task, and the tasks in flight per server.
         let mut host_of_task: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut per_host: HashMap<String, usize> = HashMap::new();
+        let mut pruned_at = tokio::time::Instant::now();
         loop {
+            if pruned_at.elapsed() >= PRUNE_EVERY {
+                pruned_at = tokio::time::Instant::now();
+                if let Err(e) = prune(&svc).await {
+                    e.log();
+                }
+            }
             let free = CONCURRENCY - in_flight.len();
             let mut claimed = 0;
             if free > 0 {
@@ -158,6 +169,21 @@ pub fn start(svc: Services) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Deletes the rows delivered more than [`KEEP_DELIVERED`] ago.
+pub async fn prune(svc: &Services) -> Result<usize, AppError> {
+    let before = Utc::now().naive_utc() - KEEP_DELIVERED;
+    svc.db
+        .write(move |conn| {
+            Ok(diesel::delete(
+                deliveries::table
+                    .filter(deliveries::delivered_at.is_not_null())
+                    .filter(deliveries::delivered_at.lt(before)),
+            )
+            .execute(conn)?)
+        })
+        .await
 }
 
 /// `host[:port]` of an inbox URL: what the per-server limit counts.
