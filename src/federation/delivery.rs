@@ -30,7 +30,7 @@ use crate::error::AppError;
 use crate::service::Services;
 
 /// Deliveries in flight at once, all servers together.
-pub const CONCURRENCY: usize = 128;
+pub const CONCURRENCY: usize = 256;
 /// Deliveries in flight at once to one server (`host[:port]` of the inbox), so one slow
 /// server cannot take every slot.
 pub const PER_HOST: usize = 4;
@@ -39,7 +39,7 @@ const LEASE: Duration = Duration::minutes(5);
 /// Retries stop after this long.
 pub const GIVE_UP_AFTER: Duration = Duration::days(3);
 /// How often the worker looks for due rows when it has nothing to do.
-const IDLE_POLL: StdDuration = StdDuration::from_millis(500);
+const IDLE_POLL: StdDuration = StdDuration::from_millis(200);
 /// Delivered rows are kept this long (to look into), then deleted.
 pub const KEEP_DELIVERED: Duration = Duration::days(1);
 /// How often delivered rows are pruned.
