@@ -35,6 +35,16 @@ fn peer_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("federation-tests/fedify")
 }
 
+/// Fails the test, on one line, when the peer's npm packages are missing.
+fn ensure_installed() {
+    assert!(
+        peer_dir()
+            .join("node_modules/@fedify/fedify/package.json")
+            .exists(),
+        "the Fedify peer is not installed: run `bash federation-tests/fedify/install.sh`"
+    );
+}
+
 /// The Fedify peer process and its control API.
 struct FedifyPeer {
     child: Option<Child>,
@@ -48,11 +58,7 @@ struct FedifyPeer {
 impl FedifyPeer {
     async fn start(tls: &TestTls, addr: SocketAddr, resolve: &str) -> FedifyPeer {
         let dir = peer_dir();
-        assert!(
-            dir.join("node_modules/@fedify/fedify/package.json")
-                .exists(),
-            "the Fedify peer is not installed: run `bash federation-tests/fedify/install.sh`"
-        );
+        ensure_installed();
         let domain = format!("peer.test:{}", addr.port());
         let cert = tls.cert("peer.test");
         let control_port = free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -250,6 +256,7 @@ fn tidings_client(net: &Network, peer: SocketAddr) -> reqwest::Client {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fedify_peer_and_tidings_verify_each_other_over_https() {
+    ensure_installed();
     let started = Instant::now();
     let tls = TestTls::new();
     let peer_addr = SocketAddr::new(IpAddr::V4(PEER_IP), free_port(IpAddr::V4(PEER_IP)));
