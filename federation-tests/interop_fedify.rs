@@ -193,6 +193,13 @@ impl FedifyPeer {
                 .into_iter()
                 .find(|a| a["verified"] == true && pred(a))
             {
+                // Signed by the actor's own key (`…/users/NAME#main-key`).
+                let actor = a["actor"].as_str().unwrap_or("");
+                let key = a["keyId"].as_str().unwrap_or("");
+                assert!(
+                    !actor.is_empty() && key.starts_with(&format!("{actor}#")),
+                    "{what} came signed with key {key:?}, not one of its actor {actor:?}: {a}"
+                );
                 return a;
             }
             if Instant::now() >= deadline {

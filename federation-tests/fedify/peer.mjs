@@ -21,13 +21,15 @@
 //
 // Fedify calls an inbox listener only for an activity whose HTTP signature (or object
 // integrity proof) it verified against the actor's key, so every entry of
-// /control/inbox is a verified one (`verified: true`). Requests it refuses are answered
+// /control/inbox is a verified one (`verified: true`, with the `keyId` of the HTTP
+// signature it came with). Requests it refuses are answered
 // 4xx by Fedify before any listener runs; those are in /control/rejections together with
 // the signature log lines Fedify wrote while checking them.
 //
 // Errors of the control API answer 500 with {"error"}; the process prints its log to
 // stdout.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
@@ -197,12 +199,21 @@ federation.setObjectDispatcher(Note, "/users/{identifier}/posts/{id}", (ctx, val
   return notes.get(uri.href) ?? null;
 });
 
+// The HTTP request being answered, so that a listener can note which key signed it.
+const current = new AsyncLocalStorage();
+
+function signatureKeyId() {
+  const sig = current.getStore()?.signature ?? "";
+  return /keyId="([^"]*)"/.exec(sig)?.[1] ?? null;
+}
+
 async function record(ctx, activity) {
   inbox.push({
     type: activity.constructor.name,
     id: activity.id?.href ?? null,
     actor: activity.actorId?.href ?? null,
     verified: true,
+    keyId: signatureKeyId(),
     json: await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader }),
   });
 }
@@ -272,11 +283,12 @@ const server = https.createServer(
     try {
       const { request, body } = await toRequest(req);
       const started = Date.now();
-      const response = await federation.fetch(request, {
+      const signature = req.headers["signature"] ?? null;
+      const response = await current.run({ signature }, () => federation.fetch(request, {
         contextData: undefined,
         onNotFound: () => new Response("Not found", { status: 404 }),
         onNotAcceptable: () => new Response("Not acceptable", { status: 406 }),
-      });
+      }));
       console.log(`${req.method} ${req.url} -> ${response.status}`);
       if (req.method === "POST" && response.status >= 400) {
         const text = await response.clone().text();
