@@ -116,6 +116,7 @@ function safeJson(v) {
   }
 }
 await configure({
+  contextLocalStorage: new AsyncLocalStorage(),
   sinks: {
     stdout: (record) => {
       const line = `${new Date(record.timestamp).toISOString()} ${record.level} ${
@@ -144,14 +145,20 @@ const notes = new Map(); // local note id -> Note
 let keyPairs = null;
 let counter = 0;
 
+// Two key pairs, as Fedify-based servers keep them: RSA for HTTP signatures (the actor's
+// `publicKey`), Ed25519 for the object integrity proofs (FEP-8b32) Fedify adds to what
+// it sends.
 async function getKeyPairs() {
   if (keyPairs == null) {
-    const pair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
-    // Round-trip through JWK as a persistent server would.
-    keyPairs = [{
-      privateKey: await importJwk(await exportJwk(pair.privateKey), "private"),
-      publicKey: await importJwk(await exportJwk(pair.publicKey), "public"),
-    }];
+    keyPairs = [];
+    for (const algorithm of ["RSASSA-PKCS1-v1_5", "Ed25519"]) {
+      const pair = await generateCryptoKeyPair(algorithm);
+      // Round-trip through JWK as a persistent server would.
+      keyPairs.push({
+        privateKey: await importJwk(await exportJwk(pair.privateKey), "private"),
+        publicKey: await importJwk(await exportJwk(pair.publicKey), "public"),
+      });
+    }
   }
   return keyPairs;
 }
