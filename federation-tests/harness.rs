@@ -9,6 +9,11 @@
 //! loopback otherwise). The test's own HTTP client pins the same names. Processes run the
 //! debug binary cargo built for this test (`CARGO_BIN_EXE_tidings`); their logs go to a file
 //! that is printed when a test fails.
+//!
+//! [`Network::start_https`] starts instances that serve HTTPS themselves (`--tls-cert`,
+//! `--tls-key`) with certificates from a CA made for the run ([`TestTls`]), which every
+//! process trusts (`--extra-ca-file`), as real servers on the internet would talk; extra
+//! host names (independent peers) can be added to everyone's `--resolve`.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::common::certs::{ServerCert, TestCa};
 use crate::common::{Browser, TestDb};
 
 /// How long a change may take to reach another instance in the scenarios.
@@ -37,6 +43,46 @@ pub struct Instance {
     dir: PathBuf,
     child: Option<Child>,
     resolve: String,
+    /// Serve HTTPS with this certificate, trusting `ca_file` for outgoing requests.
+    tls: Option<(ServerCert, PathBuf)>,
+    /// The test CA, for the clients that talk to an HTTPS instance.
+    ca_pem: Option<Vec<u8>>,
+}
+
+/// A certificate authority made for one run, and a folder for its files.
+pub struct TestTls {
+    pub dir: PathBuf,
+    pub ca: TestCa,
+    /// The CA certificate (PEM), for `--extra-ca-file` and `NODE_EXTRA_CA_CERTS`.
+    pub ca_file: PathBuf,
+}
+
+impl TestTls {
+    pub fn new() -> TestTls {
+        let dir = std::env::temp_dir().join(format!(
+            "tidings-fed-tls-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = TestCa::new();
+        let ca_file = ca.write_pem(&dir);
+        TestTls { dir, ca, ca_file }
+    }
+
+    /// A server certificate for `host` (files `host.pem`, `host.key` in the folder).
+    pub fn cert(&self, host: &str) -> ServerCert {
+        self.ca.server_cert(&self.dir, host, &[host])
+    }
+}
+
+impl Drop for TestTls {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn free_port(ip: IpAddr) -> u16 {
@@ -48,7 +94,7 @@ fn free_port(ip: IpAddr) -> u16 {
 }
 
 impl Instance {
-    fn new(name: &'static str, last_octet: u8, resolve: String) -> Instance {
+    fn new(name: &'static str, last_octet: u8, resolve: String, tls: Option<&TestTls>) -> Instance {
         let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet));
         let addr = SocketAddr::new(ip, free_port(ip));
         let db = TestDb::new();
@@ -66,11 +112,22 @@ impl Instance {
             dir,
             child: None,
             resolve,
+            tls: tls.map(|t| (t.cert(&format!("{name}.test")), t.ca_file.clone())),
+            ca_pem: tls.map(|t| t.ca.pem()),
         }
     }
 
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
     pub fn base(&self) -> String {
-        format!("http://{}", self.domain)
+        format!("{}://{}", self.scheme(), self.domain)
+    }
+
+    /// The id of a local account's actor.
+    pub fn actor_id(&self, name: &str) -> String {
+        format!("{}/users/{name}", self.base())
     }
 
     fn log_path(&self) -> PathBuf {
@@ -79,11 +136,22 @@ impl Instance {
 
     fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
+        match &self.tls {
+            Some((cert, ca_file)) => {
+                cmd.arg("--tls-cert")
+                    .arg(&cert.cert)
+                    .arg("--tls-key")
+                    .arg(&cert.key)
+                    .arg("--extra-ca-file")
+                    .arg(ca_file);
+            }
+            None => {
+                cmd.args(["--scheme", "http"]);
+            }
+        }
         cmd.args([
             "--domain",
             &self.domain,
-            "--scheme",
-            "http",
             "--listen",
             &self.addr.to_string(),
             "--data-dir",
@@ -115,8 +183,13 @@ impl Instance {
             .spawn()
             .expect("start tidings");
         self.child = Some(child);
-        let client = reqwest::Client::new();
-        let url = format!("http://{}/api/v1/instance", self.addr);
+        let mut client =
+            reqwest::Client::builder().resolve(&format!("{}.test", self.name), self.addr);
+        if let Some(pem) = &self.ca_pem {
+            client = client.add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap());
+        }
+        let client = client.build().unwrap();
+        let url = format!("{}/api/v1/instance", self.base());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(res) = client.get(&url).send().await {
@@ -184,6 +257,9 @@ impl Instance {
         let mut b = reqwest::Client::builder().timeout(Duration::from_secs(20));
         for i in &net.instances {
             b = b.resolve(&format!("{}.test", i.name), i.addr);
+        }
+        if let Some(pem) = &net.ca_pem {
+            b = b.add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap());
         }
         b
     }
@@ -265,26 +341,50 @@ impl Drop for Instance {
     }
 }
 
-/// alpha, beta and gamma, started.
+/// alpha, beta and gamma, started (or the instances given to [`Network::start_https`]).
 pub struct Network {
     pub instances: Vec<Instance>,
+    ca_pem: Option<Vec<u8>>,
 }
 
 impl Network {
     pub async fn start() -> Network {
-        let resolve = NAMES
+        Self::start_with(&NAMES, None, &[]).await
+    }
+
+    /// Instances `NAME.test` on `127.0.0.OCTET` serving HTTPS with certificates of `tls`'s
+    /// CA, which they trust for their federation requests; `also_resolve` adds host names
+    /// (`peer.test=127.0.0.22`) to their `--resolve`.
+    pub async fn start_https(
+        names: &[(&'static str, u8)],
+        tls: &TestTls,
+        also_resolve: &[String],
+    ) -> Network {
+        Self::start_with(names, Some(tls), also_resolve).await
+    }
+
+    async fn start_with(
+        names: &[(&'static str, u8)],
+        tls: Option<&TestTls>,
+        also_resolve: &[String],
+    ) -> Network {
+        let resolve = names
             .iter()
             .map(|(n, o)| format!("{n}.test=127.0.0.{o}"))
+            .chain(also_resolve.iter().cloned())
             .collect::<Vec<_>>()
             .join(",");
-        let mut instances: Vec<Instance> = NAMES
+        let mut instances: Vec<Instance> = names
             .iter()
-            .map(|(n, o)| Instance::new(n, *o, resolve.clone()))
+            .map(|(n, o)| Instance::new(n, *o, resolve.clone(), tls))
             .collect();
         for i in &mut instances {
             i.start().await;
         }
-        Network { instances }
+        Network {
+            instances,
+            ca_pem: tls.map(|t| t.ca.pem()),
+        }
     }
 
     pub fn alpha(&self) -> &Instance {

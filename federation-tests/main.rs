@@ -5,6 +5,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod harness;
+mod interop_fedify;
 
 use std::time::Duration;
 
