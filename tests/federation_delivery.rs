@@ -187,3 +187,55 @@ async fn delivered_rows_are_pruned_after_a_day() {
         .unwrap();
     assert_eq!(left, vec![2, 3], "recent and pending rows stay");
 }
+
+/// A second `tidings` process over the same database (as behind a load balancer).
+async fn second_process(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
+    let settings = tidings::config::Settings {
+        domain: Some("tidings.test".into()),
+        scheme: Some("http".into()),
+        listen: "127.0.0.1:0".into(),
+        data_dir: std::env::temp_dir(),
+        database_url: Some(app.db.url().to_owned()),
+        db_pool_size: Some(4),
+        allow_private_addresses: true,
+        resolve: Vec::new(),
+        tls_cert: None,
+        tls_key: None,
+        extra_ca_file: None,
+    };
+    let config = tidings::config::Config::from_settings(&settings).unwrap();
+    let url = config.database_url.clone();
+    let pool = tokio::task::spawn_blocking(move || tidings::db::Db::connect(&url, 4))
+        .await
+        .unwrap()
+        .unwrap();
+    let other = tidings::app::Application::build_with_db(config, pool)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(other.run_until(async {
+        let _ = rx.await;
+    }));
+    tx
+}
+
+#[tokio::test]
+async fn two_processes_sharing_a_database_send_each_delivery_once() {
+    let app = spawn().await;
+    let _stop = second_process(&app).await;
+    let peer = RecordingPeer::start(&["ann"]).await;
+    let n = 3 * PER_HOST;
+    let inboxes: Vec<String> = (0..n)
+        .map(|i| format!("{}/inbox?n={i}", peer.base))
+        .collect();
+    enqueue(&app, inboxes).await;
+    peer.wait_for("/inbox", "Create", n).await;
+    // Both workers poll for a while longer: still one POST per row.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = peer.received();
+    assert_eq!(got.len(), n);
+    let mut ids: Vec<String> = got.iter().map(|r| r.json()["id"].to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "each activity once");
+}

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 use tokio::task::{JoinHandle, JoinSet};
@@ -186,6 +186,18 @@ pub async fn prune(svc: &Services) -> Result<usize, AppError> {
         .await
 }
 
+/// The end of a claim's lease: [`LEASE`] from `now`, plus a random part below a second so
+/// that two claims never share it, in whole microseconds (what PostgreSQL stores).
+fn lease_mark(now: NaiveDateTime) -> NaiveDateTime {
+    let mut b = [0u8; 4];
+    let jitter = match openssl::rand::rand_bytes(&mut b) {
+        Ok(()) => u32::from_le_bytes(b) % 1_000_000,
+        Err(_) => 0,
+    };
+    let t = now + LEASE + Duration::microseconds(i64::from(jitter));
+    t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
 /// `host[:port]` of an inbox URL: what the per-server limit counts.
 fn host_of(inbox_url: &str) -> String {
     Url::parse(inbox_url)
@@ -237,11 +249,24 @@ async fn claim(
             if chosen.is_empty() {
                 return Ok(Vec::new());
             }
-            diesel::update(deliveries::table.filter(deliveries::id.eq_any(&chosen)))
-                .set(deliveries::next_attempt_at.eq(now + LEASE))
-                .execute(conn)?;
+            // The lease is taken only on rows still due, and marked with a time of its own:
+            // on PostgreSQL (read committed) another process may have selected the same
+            // rows; its update waits for ours, then finds them no longer due.
+            let lease = lease_mark(now);
+            let leased = diesel::update(
+                deliveries::table
+                    .filter(deliveries::id.eq_any(&chosen))
+                    .filter(deliveries::next_attempt_at.le(now))
+                    .filter(deliveries::delivered_at.is_null()),
+            )
+            .set(deliveries::next_attempt_at.eq(lease))
+            .execute(conn)?;
+            if leased == 0 {
+                return Ok(Vec::new());
+            }
             let rows: Vec<Delivery> = deliveries::table
                 .filter(deliveries::id.eq_any(&chosen))
+                .filter(deliveries::next_attempt_at.eq(lease))
                 .select(Delivery::as_select())
                 .load(conn)?;
             Ok(rows)
@@ -384,6 +409,18 @@ async fn record_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leases_are_whole_microseconds_and_differ() {
+        let now = Utc::now().naive_utc();
+        let a = lease_mark(now);
+        let b = lease_mark(now);
+        assert_eq!(a.nanosecond() % 1000, 0);
+        assert!(a >= now + LEASE - Duration::microseconds(1));
+        assert!(a < now + LEASE + Duration::seconds(1));
+        // Two claims at the same instant: (almost surely) different marks.
+        assert!(a != b || lease_mark(now) != a);
+    }
 
     #[test]
     fn backoff_doubles_up_to_twelve_hours() {
