@@ -6,6 +6,7 @@
 mod common;
 mod harness;
 mod interop_fedify;
+mod interop_pasture;
 
 use std::time::Duration;
 

@@ -277,6 +277,17 @@ fn str_field(v: &Value, name: &str) -> Option<String> {
     }
 }
 
+/// The last path segment of an actor id, when it can serve as a user name
+/// (`https://host/users/emily` → `emily`).
+fn username_from_id(id: &Url) -> Option<String> {
+    let last = id.path_segments()?.rev().find(|s| !s.is_empty())?;
+    let ok = last.len() <= 64
+        && last
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    ok.then(|| last.to_owned())
+}
+
 /// Reads an actor document fetched from `fetched_from`: its id must be on the same host.
 pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, FetchError> {
     let invalid = |m: &str| FetchError::Invalid(m.to_owned());
@@ -285,8 +296,11 @@ pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, Fetch
     if authority(&id) != authority(fetched_from) {
         return Err(invalid("actor id is on another host than its document"));
     }
+    // `preferredUsername` is optional in ActivityPub (actors without a WebFinger account
+    // leave it out); then the last segment of the id names the account.
     let username = str_field(doc, "preferredUsername")
         .filter(|u| !u.trim().is_empty())
+        .or_else(|| username_from_id(&id))
         .ok_or_else(|| invalid("actor without preferredUsername"))?;
     let inbox = str_field(doc, "inbox").ok_or_else(|| invalid("actor without inbox"))?;
     Url::parse(&inbox).map_err(|_| invalid("inbox is not a URL"))?;
@@ -479,5 +493,22 @@ mod tests {
         assert_eq!(a.bio_html, "<p>hi</p>");
         assert_eq!(a.keys.len(), 1);
         assert!(parse_actor(&doc, &Url::parse("https://b.example/users/x").unwrap()).is_err());
+    }
+
+    #[test]
+    fn actors_without_preferred_username_are_named_by_their_id() {
+        let url = Url::parse("https://a.example/emily").unwrap();
+        let mut doc = serde_json::json!({
+            "id": "https://a.example/emily", "type": "Person",
+            "inbox": "https://a.example/emily/inbox"
+        });
+        assert_eq!(parse_actor(&doc, &url).unwrap().username, "emily");
+        doc["preferredUsername"] = "Em".into();
+        assert_eq!(parse_actor(&doc, &url).unwrap().username, "Em");
+        let odd = Url::parse("https://a.example/actors/%3Cb%3E").unwrap();
+        let doc = serde_json::json!({
+            "id": odd.as_str(), "type": "Person", "inbox": "https://a.example/inbox"
+        });
+        assert!(parse_actor(&doc, &odd).is_err());
     }
 }
