@@ -372,6 +372,27 @@ fn reaction_row(
         .optional()?)
 }
 
+/// A local account's reaction to a remote post: the reacting account, the post's author
+/// and the `EmojiReact`. `None` when nothing is to be sent.
+fn remote_reaction(
+    conn: &mut DbConn,
+    account_id: i64,
+    post_id: i64,
+    emoji: &str,
+) -> Result<Option<(Account, Account, Value)>, AppError> {
+    let Some(actor) = local_account(conn, account_id)? else {
+        return Ok(None);
+    };
+    let Some((object, author)) = remote_target(conn, post_id)? else {
+        return Ok(None);
+    };
+    let Some(r) = reaction_row(conn, account_id, post_id, emoji)? else {
+        return Ok(None);
+    };
+    let activity = reaction_activity(&r.ap_id, &actor.ap_id, &object, &author.ap_id, &r.emoji);
+    Ok(Some((actor, author, activity)))
+}
+
 /// After a local account reacted to a post: `EmojiReact` to its remote author.
 pub fn reacted(
     conn: &mut DbConn,
@@ -380,17 +401,10 @@ pub fn reacted(
     post_id: i64,
     emoji: &str,
 ) -> Result<(), AppError> {
-    let Some(actor) = local_account(conn, account_id)? else {
-        return Ok(());
-    };
-    let Some((object, author)) = remote_target(conn, post_id)? else {
-        return Ok(());
-    };
-    let Some(r) = reaction_row(conn, account_id, post_id, emoji)? else {
-        return Ok(());
-    };
-    let activity = reaction_activity(&r.ap_id, &actor.ap_id, &object, &author.ap_id, &r.emoji);
-    send_to(conn, urls, &author, &activity, &actor)
+    match remote_reaction(conn, account_id, post_id, emoji)? {
+        Some((actor, author, activity)) => send_to(conn, urls, &author, &activity, &actor),
+        None => Ok(()),
+    }
 }
 
 /// Before a local account's reaction is deleted: `Undo(EmojiReact)` to the remote author.
@@ -401,17 +415,12 @@ pub fn unreacting(
     post_id: i64,
     emoji: &str,
 ) -> Result<(), AppError> {
-    let Some(actor) = local_account(conn, account_id)? else {
-        return Ok(());
-    };
-    let Some((object, author)) = remote_target(conn, post_id)? else {
-        return Ok(());
-    };
-    let Some(r) = reaction_row(conn, account_id, post_id, emoji)? else {
-        return Ok(());
-    };
-    let activity = reaction_activity(&r.ap_id, &actor.ap_id, &object, &author.ap_id, &r.emoji);
-    send_to(conn, urls, &author, &undo_activity(&activity), &actor)
+    match remote_reaction(conn, account_id, post_id, emoji)? {
+        Some((actor, author, activity)) => {
+            send_to(conn, urls, &author, &undo_activity(&activity), &actor)
+        }
+        None => Ok(()),
+    }
 }
 
 /// The `Follow` of a follow row.

@@ -154,46 +154,15 @@ async fn receive(
     // keys rotate.
     let (scheme, key_id) = signature_key_id(headers).map_err(|e| unauthorized(e.to_string()))?;
     let actor_url = key_id_to_actor(&key_id).map_err(|e| unauthorized(e.to_string()))?;
-    let signer = match fetch::stored_actor(svc, actor_url.as_str()).await? {
-        Some(known) => {
-            match verify(
-                svc,
-                scheme,
-                method,
-                uri,
-                headers,
-                body,
-                &known.public_key_pem,
-            ) {
-                Ok(()) => known,
-                Err(_) => {
-                    let fresh = fetch_signer(svc, &key_id, &actor_url).await?;
-                    verify(
-                        svc,
-                        scheme,
-                        method,
-                        uri,
-                        headers,
-                        body,
-                        &fresh.public_key_pem,
-                    )
-                    .map_err(|e| unauthorized(e.to_string()))?;
-                    fresh
-                }
-            }
-        }
+    let check = |pem: &str| verify(svc, scheme, method, uri, headers, body, pem);
+    let known = fetch::stored_actor(svc, actor_url.as_str())
+        .await?
+        .filter(|known| check(&known.public_key_pem).is_ok());
+    let signer = match known {
+        Some(known) => known,
         None => {
             let fresh = fetch_signer(svc, &key_id, &actor_url).await?;
-            verify(
-                svc,
-                scheme,
-                method,
-                uri,
-                headers,
-                body,
-                &fresh.public_key_pem,
-            )
-            .map_err(|e| unauthorized(e.to_string()))?;
+            check(&fresh.public_key_pem).map_err(|e| unauthorized(e.to_string()))?;
             fresh
         }
     };
