@@ -512,6 +512,19 @@ impl User {
         rels[0].clone()
     }
 
+    /// Waits until the follow of `account_id` is accepted (the relationship says
+    /// `following`); `what` names it if it never is.
+    pub async fn wait_until_following(&self, account_id: &str, what: &str) {
+        eventually(what, || async {
+            self.relationship(account_id)
+                .await
+                .get("following")
+                .and_then(Value::as_bool)
+                .filter(|f| *f)
+        })
+        .await;
+    }
+
     pub async fn home(&self) -> Vec<Value> {
         self.get("/api/v1/timelines/home?limit=40")
             .await

@@ -369,14 +369,8 @@ async fn a_fedify_peer_and_tidings_verify_each_other_over_https() {
             && id_of(&a["json"]["object"]) == peer.actor_id()
     })
     .await;
-    eventually("the peer accepts newsMNC's follow", || async {
-        news.relationship(&peer_at_tidings)
-            .await
-            .get("following")
-            .and_then(Value::as_bool)
-            .filter(|f| *f)
-    })
-    .await;
+    news.wait_until_following(&peer_at_tidings, "the peer accepts newsMNC's follow")
+        .await;
 
     // The peer's post reaches newsMNC's home timeline, hashtag and all.
     let posted = peer

@@ -41,23 +41,11 @@ async fn stories_replies_votes_and_reactions_travel_both_ways() {
     // Bob and Carol find @newsMNC by handle (WebFinger) and follow; alpha accepts.
     let news_at_beta = bob.follow(&news.handle).await;
     let news_at_gamma = carol.follow(&news.handle).await;
-    eventually("beta's follow of newsMNC is accepted", || async {
-        bob.relationship(&news_at_beta)
-            .await
-            .get("following")
-            .and_then(Value::as_bool)
-            .filter(|f| *f)
-    })
-    .await;
-    eventually("gamma's follow of newsMNC is accepted", || async {
-        carol
-            .relationship(&news_at_gamma)
-            .await
-            .get("following")
-            .and_then(Value::as_bool)
-            .filter(|f| *f)
-    })
-    .await;
+    bob.wait_until_following(&news_at_beta, "beta's follow of newsMNC is accepted")
+        .await;
+    carol
+        .wait_until_following(&news_at_gamma, "gamma's follow of newsMNC is accepted")
+        .await;
     let me = news.get("/api/v1/accounts/verify_credentials").await;
     assert_eq!(count(&me, "followers_count"), 2, "{me}");
 
@@ -177,14 +165,8 @@ async fn stories_replies_votes_and_reactions_travel_both_ways() {
     // The other way: newsMNC follows bob, bob's story lands in newsMNC's home, and
     // newsMNC's up-vote counts on beta.
     let bob_at_alpha = news.follow(&bob.handle).await;
-    eventually("alpha's follow of bob is accepted", || async {
-        news.relationship(&bob_at_alpha)
-            .await
-            .get("following")
-            .and_then(Value::as_bool)
-            .filter(|f| *f)
-    })
-    .await;
+    news.wait_until_following(&bob_at_alpha, "alpha's follow of bob is accepted")
+        .await;
     let bobs = bob
         .story("Island market this Saturday", "Bring a basket. #Local")
         .await;
@@ -218,14 +200,8 @@ async fn edits_deletes_and_unfollows_reach_followers() {
         (&bob, bob.follow(&news.handle).await),
         (&carol, carol.follow(&news.handle).await),
     ] {
-        eventually("the follow is accepted", || async {
-            who.relationship(&id)
-                .await
-                .get("following")
-                .and_then(Value::as_bool)
-                .filter(|f| *f)
-        })
-        .await;
+        who.wait_until_following(&id, "the follow is accepted")
+            .await;
     }
 
     let story = news
@@ -292,14 +268,8 @@ async fn deliveries_wait_for_a_stopped_peer() {
     let news = net.alpha().user(&net, "newsMNC", false).await;
     let bob = net.beta().user(&net, "bob", false).await;
     let id = bob.follow(&news.handle).await;
-    eventually("the follow is accepted", || async {
-        bob.relationship(&id)
-            .await
-            .get("following")
-            .and_then(Value::as_bool)
-            .filter(|f| *f)
-    })
-    .await;
+    bob.wait_until_following(&id, "the follow is accepted")
+        .await;
 
     net.beta_mut().stop();
     news.story("Posted while beta was down", "Stored, then delivered. #Ops")
@@ -324,14 +294,8 @@ async fn a_report_about_a_remote_post_reaches_its_moderators() {
     net.alpha().create_user("modMNC", true);
     let bob = net.beta().user(&net, "bob", false).await;
     let id = bob.follow(&news.handle).await;
-    eventually("the follow is accepted", || async {
-        bob.relationship(&id)
-            .await
-            .get("following")
-            .and_then(Value::as_bool)
-            .filter(|f| *f)
-    })
-    .await;
+    bob.wait_until_following(&id, "the follow is accepted")
+        .await;
     news.story("Miracle cure sold here", "Buy now. #Health")
         .await;
     let at_beta = eventually("the story reaches bob", || {
