@@ -85,7 +85,8 @@ impl Drop for TestTls {
     }
 }
 
-fn free_port(ip: IpAddr) -> u16 {
+/// A port free on `ip` right now.
+pub fn free_port(ip: IpAddr) -> u16 {
     TcpListener::bind((ip, 0))
         .unwrap_or_else(|e| panic!("cannot bind {ip}: {e}"))
         .local_addr()

@@ -11,25 +11,17 @@
 //!
 //! The peer needs its npm packages: `bash federation-tests/fedify/install.sh`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Network, SETTLE, TestTls, eventually};
+use crate::harness::{Network, SETTLE, TestTls, eventually, free_port};
 
 const TIDINGS_OCTET: u8 = 21;
 const PEER_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 22);
-
-fn free_port(ip: IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap_or_else(|e| panic!("cannot bind {ip}: {e}"))
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn peer_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("federation-tests/fedify")

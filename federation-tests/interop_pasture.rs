@@ -8,14 +8,14 @@
 //!
 //! Pasture needs its Python packages: `bash federation-tests/pasture/install.sh`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::harness::{Network, TestTls};
+use crate::harness::{Network, TestTls, free_port};
 
 const TIDINGS_OCTET: u8 = 31;
 const PASTURE_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 32);
@@ -41,14 +41,6 @@ fn ensure_installed() {
                 .any(|d| d.path().join("site-packages/fediverse_pasture").exists()),
         "fediverse-pasture is not installed: run `bash federation-tests/pasture/install.sh`"
     );
-}
-
-fn free_port(ip: IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap_or_else(|e| panic!("cannot bind {ip}: {e}"))
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread")]
