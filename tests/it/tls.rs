@@ -1,10 +1,8 @@
 //! HTTPS without a reverse proxy (`--tls-cert`, `--tls-key`) and an extra trusted CA for
 //! outgoing federation requests (`--extra-ca-file`), with a CA made for the run.
 
-mod common;
-
-use common::TestApp;
-use common::certs::TestCa;
+use crate::common::TestApp;
+use crate::common::certs::TestCa;
 use tidings::federation::fetch::{FetchError, fetch_json};
 use url::Url;
 

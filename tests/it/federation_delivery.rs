@@ -1,16 +1,12 @@
 //! The delivery worker against stand-in servers on loopback: a dead server is retried
 //! with backoff while others are served; a slow server holds at most its own slots.
 
-mod common;
-#[path = "common/recording_peer.rs"]
-mod recording_peer;
-
 use std::time::Duration;
 
+use crate::common::TestApp;
+use crate::common::recording_peer::RecordingPeer;
 use chrono::Utc;
-use common::TestApp;
 use diesel::prelude::*;
-use recording_peer::RecordingPeer;
 use serde_json::json;
 use tidings::db::models::Delivery;
 use tidings::db::schema::deliveries;

@@ -1,18 +1,14 @@
 //! What Tidings sends, over the real router and delivery worker, to a stand-in remote
-//! server on loopback that records what it receives (tests/common/recording_peer.rs):
+//! server on loopback that records what it receives (tests/it/common/recording_peer.rs):
 //! Create/Update/Delete of posts to followers (once per shared inbox), replies, votes and
 //! reactions on remote posts, follows of remote accounts, and finding remote accounts by
 //! handle (WebFinger).
 
-mod common;
-#[path = "common/recording_peer.rs"]
-mod recording_peer;
-
+use crate::common::recording_peer::{Received, RecordingPeer};
+use crate::common::{Browser, TestApp};
 use axum::http::Method;
 use chrono::Utc;
-use common::{Browser, TestApp};
 use diesel::prelude::*;
-use recording_peer::{Received, RecordingPeer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tidings::db::models::NewPost;
@@ -538,7 +534,7 @@ impl Api {
                 ("client_id", reg["client_id"].as_str().unwrap()),
                 ("client_secret", reg["client_secret"].as_str().unwrap()),
                 ("username", name),
-                ("password", common::PASSWORD),
+                ("password", crate::common::PASSWORD),
                 ("scope", "read write follow"),
             ])
             .send()

@@ -1,8 +1,6 @@
 //! Votes, reactions, replies, story follows and notifications over real HTTP.
 
-mod common;
-
-use common::{Browser, Page, TestApp};
+use crate::common::{Browser, Page, TestApp};
 use reqwest::StatusCode;
 
 /// The engagement block of a post on a page: `Score N`, popularity, reactions.

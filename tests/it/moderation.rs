@@ -1,9 +1,7 @@
 //! Reports and moderation over real HTTP: filing reports, the queue, resolving and
 //! dismissing, removing content, suspending accounts, moderator roles and the log.
 
-mod common;
-
-use common::{Browser, PASSWORD, TestApp};
+use crate::common::{Browser, PASSWORD, TestApp};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use tidings::db::models::{ModAction, Report};

@@ -2,10 +2,8 @@
 //! through the inbox's parsing functions, and a few through the inbox itself (their hosts
 //! rewritten to a stand-in peer and to this instance).
 
-mod common;
-
-use common::TestApp;
-use common::peer::{Peer, signed_by};
+use crate::common::TestApp;
+use crate::common::peer::{Peer, signed_by};
 use diesel::prelude::*;
 use serde_json::Value;
 use tidings::db::models::Post;

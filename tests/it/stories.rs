@@ -1,8 +1,6 @@
 //! Publishing, reading, editing and deleting stories; tags; pagination.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::StatusCode;
 
 #[tokio::test]

@@ -1,15 +1,13 @@
 //! The inbox over the real router, with a real second HTTP server in the test process as
-//! the remote peer (tests/common/peer.rs): it serves a remote actor (with its own RSA key)
+//! the remote peer (tests/it/common/peer.rs): it serves a remote actor (with its own RSA key)
 //! at `/users/remote` and records the POSTs it receives at `/inbox`.
-
-mod common;
 
 use std::time::Duration;
 
+use crate::common::TestApp;
+use crate::common::peer::{Peer, Received, post_inbox};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use chrono::Utc;
-use common::TestApp;
-use common::peer::{Peer, Received, post_inbox};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,9 +1,7 @@
 //! Search: words (full text), #tags and accounts; ranking, pagination, hostile input.
 
-mod common;
-
+use crate::common::{Page, TestApp};
 use chrono::Utc;
-use common::{Page, TestApp};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use tidings::db::schema::{accounts, posts};

@@ -2,9 +2,7 @@
 //! the password grant, and drives statuses, timelines, accounts, notifications, search and
 //! reports; the web pages show the same data (one service layer).
 
-mod common;
-
-use common::{PASSWORD, TestApp};
+use crate::common::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};

@@ -1,12 +1,10 @@
 //! What the inbox does with each activity a peer sends (issue #5): remote stories and
 //! replies, edits and deletes, votes and reactions and their Undo, shares, reports, answers
-//! to our follows, and bad input. A stand-in peer (tests/common/peer.rs) signs and sends;
+//! to our follows, and bad input. A stand-in peer (tests/it/common/peer.rs) signs and sends;
 //! the effects are checked where people see them (pages, the client API) and in the rows.
 
-mod common;
-
-use common::peer::{Peer, RemoteActor, signed_by};
-use common::{Browser, TestApp};
+use crate::common::peer::{Peer, RemoteActor, signed_by};
+use crate::common::{Browser, TestApp};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,8 +1,6 @@
 //! Join, login, logout, sessions, CSRF, profiles and settings over real HTTP.
 
-mod common;
-
-use common::{PASSWORD, TestApp, csrf_in};
+use crate::common::{PASSWORD, TestApp, csrf_in};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -298,7 +296,7 @@ async fn unknown_pages_get_a_real_404_page() {
 #[tokio::test]
 async fn tests_run_on_the_backend_the_environment_names() {
     let app = TestApp::spawn().await;
-    let expected = if std::env::var(common::PG_ENV).is_ok_and(|v| !v.is_empty()) {
+    let expected = if std::env::var(crate::common::PG_ENV).is_ok_and(|v| !v.is_empty()) {
         tidings::db::Backend::Postgres
     } else {
         tidings::db::Backend::Sqlite

@@ -20,6 +20,7 @@ use tidings::service::Services;
 use tokio::sync::oneshot;
 
 pub mod certs;
+pub mod recording_peer;
 
 pub const PG_ENV: &str = "TIDINGS_TEST_DATABASE_URL";
 

@@ -1,9 +1,7 @@
 //! OAuth 2 for the client API: apps, the authorize page, token grants, revoke, scopes; and
 //! the instance endpoints apps call first.
 
-mod common;
-
-use common::{PASSWORD, TestApp};
+use crate::common::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 

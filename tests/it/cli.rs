@@ -1,11 +1,9 @@
 //! The `tidings` binary: user creation from the command line and start-up errors.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{TestApp, TestDb};
+use crate::common::{TestApp, TestDb};
 use reqwest::StatusCode;
 
 fn tidings(db: &TestDb, args: &[&str]) -> Command {

@@ -2,9 +2,7 @@
 //! Mastodon and other peers rely on (WebFinger round trip, NodeInfo, actors with their
 //! keys, content negotiation, notes, collections, tombstones).
 
-mod common;
-
-use common::{Browser, TestApp};
+use crate::common::{Browser, TestApp};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, VARY};
 use serde_json::Value;

@@ -1,0 +1,22 @@
+//! Integration tests: every file here is a module of one test binary (one link, one
+//! set of artefacts on disk instead of one per file). Each test starts a real `tidings`
+//! router on a loopback port over its own SQLite file, or its own PostgreSQL database
+//! when `TIDINGS_TEST_DATABASE_URL` is set (see common/mod.rs).
+
+mod common;
+
+mod accounts;
+mod api;
+mod cli;
+mod community;
+mod federation_activities;
+mod federation_delivery;
+mod federation_discovery;
+mod federation_fixtures;
+mod federation_inbox;
+mod federation_outgoing;
+mod moderation;
+mod oauth;
+mod search;
+mod stories;
+mod tls;
