@@ -42,6 +42,8 @@ pub struct Services {
     pub lists: Arc<cache::ListCache>,
     /// The HTTP client of federation (fetches and deliveries).
     pub http: reqwest::Client,
+    /// Applies verified inbox activities in batches (group commit).
+    pub inbox: crate::federation::inbox::InboxWriter,
 }
 
 impl Services {
@@ -63,6 +65,7 @@ impl Services {
             config: Arc::new(config),
             base_url,
             lists: Arc::default(),
+            inbox: Default::default(),
         }
     }
 

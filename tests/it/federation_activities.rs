@@ -797,3 +797,68 @@ async fn bad_activities_are_refused_and_store_nothing() {
 
     assert_eq!(count_posts(&w.app).await, before);
 }
+
+/// Activities that arrive together are written in shared transactions (the inbox's group
+/// commit); each must still be applied, refused or recognised as a duplicate on its own.
+#[tokio::test]
+async fn activities_arriving_together_are_each_applied_or_refused_alone() {
+    let mut w = world().await;
+    let story = w.alice.post_story("Together", "Text.").await;
+    let b = w.peer.base.clone();
+    let before = count_posts(&w.app).await;
+
+    let notes: Vec<Value> = (0..30)
+        .map(|i| {
+            let n = note(&w.peer, &w.remote, &format!("many-{i}"), None, "<p>hi</p>");
+            create(&w.remote, &n)
+        })
+        .collect();
+    let like = activity(
+        "Like",
+        &w.remote,
+        &format!("{b}/likes/t"),
+        json!(story_url(story)),
+    );
+    // Refused inside the write (a Follow must name whom it follows), after its id was
+    // recorded: the refusal must take the record back with it.
+    let follow_id = format!("{b}/follows/t");
+    let broken = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": follow_id, "type": "Follow", "actor": w.remote.id,
+    });
+    let mut all: Vec<Value> = notes;
+    all.extend(std::iter::repeat_n(like, 5));
+    all.push(broken);
+    let sends = all.iter().map(|a| signed_by(&w.app, &w.remote, a));
+    let answers = futures_util::future::join_all(sends).await;
+
+    let (refused, ok): (Vec<_>, Vec<_>) = answers
+        .into_iter()
+        .partition(|(status, _)| *status == StatusCode::BAD_REQUEST);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].1.contains("Follow without object"),
+        "{refused:?}"
+    );
+    assert!(ok.iter().all(|(s, _)| *s == StatusCode::ACCEPTED), "{ok:?}");
+    assert_eq!(count_posts(&w.app).await, before + 30);
+    let p = post_by_id(&w.app, story).await;
+    assert_eq!((p.up_count, p.down_count), (1, 0), "the Like counted once");
+
+    // The refused activity's id was not kept: sent again, whole, it is applied.
+    let fixed = activity(
+        "Follow",
+        &w.remote,
+        &follow_id,
+        json!("http://tidings.test/users/alice"),
+    );
+    accepted(signed_by(&w.app, &w.remote, &fixed).await);
+    let followers: i64 = w
+        .app
+        .svc
+        .db
+        .run(|conn| Ok(follows::table.count().get_result(conn)?))
+        .await
+        .unwrap();
+    assert_eq!(followers, 1);
+}

@@ -11,6 +11,9 @@ mod notes;
 pub mod parse;
 mod reports;
 mod votes;
+mod writer;
+
+pub use writer::InboxWriter;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -27,9 +30,9 @@ use super::signatures::{
     verify_request, verify_request_rfc9421,
 };
 use super::{FedError, FedResult};
+use crate::db::DbConn;
 use crate::db::models::{Account, Post};
-use crate::db::schema::{accounts, inbox_activities, posts};
-use crate::db::{DbConn, is_unique_violation};
+use crate::db::schema::{accounts, posts};
 use crate::error::{AppError, ErrorKind};
 use crate::service::{Services, accounts as local_accounts};
 use parse::id_of;
@@ -207,31 +210,14 @@ async fn receive(
         signer_id: signer.id,
         signer_ap_id: signer.ap_id.clone(),
     };
-    let done = svc
-        .db
-        .write(move |conn| {
-            let seen = inbox_activities::table
-                .find(&id)
-                .count()
-                .get_result::<i64>(conn)?
-                > 0;
-            if seen {
-                return Err(AppError::conflict(DUPLICATE));
-            }
-            match diesel::insert_into(inbox_activities::table)
-                .values((
-                    inbox_activities::ap_id.eq(&id),
-                    inbox_activities::received_at.eq(Utc::now().naive_utc()),
-                ))
-                .execute(conn)
-            {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Err(AppError::conflict(DUPLICATE)),
-                Err(e) => return Err(AppError::internal(e)),
-            }
-            apply(conn, &ctx, &kind, &activity, prepared)
-        })
-        .await;
+    let job = writer::Job {
+        id,
+        kind,
+        activity,
+        prepared,
+        ctx,
+    };
+    let done = svc.inbox.apply(&svc.db, job).await;
     match done {
         Ok(()) => Ok(accepted()),
         Err(e) if matches!(&e.kind, ErrorKind::Conflict(m) if m == DUPLICATE) => {

@@ -1,0 +1,150 @@
+//! Group commit for the inbox: verified activities are queued and one writer task applies
+//! up to [`MAX_BATCH`] of them per write transaction, each inside its own savepoint.
+//!
+//! One transaction per activity made the commit (the WAL write on SQLite, the WAL flush
+//! on PostgreSQL) the bottleneck of ingestion. A batch shares one commit, while each
+//! activity still succeeds or fails alone: its savepoint is released or rolled back, and
+//! its request gets its own answer. Idempotency stays per activity: the record of its id
+//! in `inbox_activities` is written in the same savepoint as its effect, so a duplicate
+//! inside one batch is seen like a duplicate across batches.
+//!
+//! The writer takes what is queued when it becomes free; it does not wait to fill a
+//! batch, so a lone activity is written at once.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Ctx, DUPLICATE, Prepared, apply};
+use crate::db::schema::inbox_activities;
+use crate::db::{Db, DbConn, is_unique_violation, write_tx};
+use crate::error::AppError;
+
+/// Activities applied at most in one transaction. Bounds how long the write lock is held
+/// (other writers, such as people posting, wait behind a batch).
+pub const MAX_BATCH: usize = 64;
+
+/// Verified activities waiting for the writer. Senders wait when it is full.
+const QUEUE: usize = 1024;
+
+/// One verified activity and what was prepared for it.
+pub(crate) struct Job {
+    pub id: String,
+    pub kind: String,
+    pub activity: Value,
+    pub prepared: Prepared,
+    pub ctx: Ctx,
+}
+
+type Reply = oneshot::Sender<Result<(), AppError>>;
+
+/// The queue in front of the writer task, started on first use (inside the runtime).
+#[derive(Clone, Default)]
+pub struct InboxWriter {
+    tx: Arc<OnceLock<mpsc::Sender<(Job, Reply)>>>,
+}
+
+impl InboxWriter {
+    /// Queues `job` and waits until its batch is committed (or it failed alone).
+    pub(crate) async fn apply(&self, db: &Db, job: Job) -> Result<(), AppError> {
+        let tx = self.tx.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(run(db.clone(), rx));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        tx.send((job, reply))
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the inbox writer has stopped")))?;
+        answer.await.map_err(|_| {
+            AppError::internal(anyhow::anyhow!("the inbox writer dropped an activity"))
+        })?
+    }
+}
+
+/// The writer: takes what is queued (at most [`MAX_BATCH`]) and writes it in one
+/// transaction on the blocking pool. Ends when every sender is gone.
+async fn run(db: Db, mut rx: mpsc::Receiver<(Job, Reply)>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let jobs = std::mem::take(&mut batch);
+        let size = jobs.len();
+        let written = db
+            .run(move |conn| {
+                write_batch(conn, jobs);
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            // The replies went with the closure; their requests see a dropped channel.
+            tracing::error!(error = %e, size, "inbox batch lost");
+        }
+    }
+}
+
+/// Writes one batch and answers each job. When the transaction itself fails (cannot
+/// begin or commit), every job of the batch gets that error and nothing of it is kept.
+fn write_batch(conn: &mut DbConn, jobs: Vec<(Job, Reply)>) {
+    let (jobs, replies): (Vec<Job>, Vec<Reply>) = jobs.into_iter().unzip();
+    let size = jobs.len();
+    let outcome = write_tx(conn, |conn| {
+        let mut results = Vec::with_capacity(size);
+        for job in jobs {
+            conn.batch_execute("SAVEPOINT inbox_activity")?;
+            let result = record_and_apply(conn, job);
+            if result.is_ok() {
+                conn.batch_execute("RELEASE SAVEPOINT inbox_activity")?;
+            } else {
+                conn.batch_execute(
+                    "ROLLBACK TO SAVEPOINT inbox_activity; RELEASE SAVEPOINT inbox_activity",
+                )?;
+            }
+            results.push(result);
+        }
+        Ok(results)
+    });
+    tracing::trace!(size, "inbox batch written");
+    match outcome {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, size, "inbox batch failed");
+            for reply in replies {
+                let _ = reply.send(Err(AppError::internal(anyhow::anyhow!(
+                    "inbox batch failed: {e}"
+                ))));
+            }
+        }
+    }
+}
+
+/// Records the activity's id (a duplicate is refused) and applies it.
+fn record_and_apply(conn: &mut DbConn, job: Job) -> Result<(), AppError> {
+    let seen = inbox_activities::table
+        .find(&job.id)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if seen {
+        return Err(AppError::conflict(DUPLICATE));
+    }
+    match diesel::insert_into(inbox_activities::table)
+        .values((
+            inbox_activities::ap_id.eq(&job.id),
+            inbox_activities::received_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+    {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(AppError::conflict(DUPLICATE)),
+        Err(e) => return Err(AppError::internal(e)),
+    }
+    apply(conn, &job.ctx, &job.kind, &job.activity, job.prepared)
+}
