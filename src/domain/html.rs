@@ -2,6 +2,7 @@
 //! reduced to plain text (for headlines, search and mentions).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// Elements kept in remote content; everything else is dropped (its text kept, except for
 /// `script` and `style`, whose content goes too).
@@ -30,17 +31,29 @@ const CLASSES: &[&str] = &["mention", "hashtag", "h-card", "u-url"];
 /// links and only to http(s) URLs, every link `rel="nofollow noopener noreferrer"`, and
 /// only the classes `mention`, `hashtag`, `h-card` and `u-url`.
 pub fn sanitize(html: &str) -> String {
+    SANITIZER.clean(html).to_string()
+}
+
+/// Built once: building the allow-list sets for every note was a measurable part of
+/// ingesting it.
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let classes: HashSet<&str> = CLASSES.iter().copied().collect();
-    ammonia::Builder::empty()
-        .tags(TAGS.iter().copied().collect())
+    let mut b = ammonia::Builder::empty();
+    b.tags(TAGS.iter().copied().collect())
         .tag_attributes(HashMap::from([("a", HashSet::from(["href"]))]))
         .allowed_classes(HashMap::from([("a", classes.clone()), ("span", classes)]))
         .url_schemes(HashSet::from(["http", "https"]))
         .link_rel(Some("nofollow noopener noreferrer"))
-        .clean_content_tags(HashSet::from(["script", "style"]))
-        .clean(html)
-        .to_string()
-}
+        .clean_content_tags(HashSet::from(["script", "style"]));
+    b
+});
+
+/// Drops every tag (and the content of `script` and `style`), keeping text.
+static STRIPPER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::empty();
+    b.clean_content_tags(HashSet::from(["script", "style"]));
+    b
+});
 
 /// The text of some HTML: paragraphs and line breaks become new lines, tags go, entities
 /// are decoded.
@@ -50,10 +63,7 @@ pub fn to_text(html: &str) -> String {
         .replace("<br/>", "\n")
         .replace("<br />", "\n")
         .replace("</p>", "</p>\n\n");
-    let stripped = ammonia::Builder::empty()
-        .clean_content_tags(HashSet::from(["script", "style"]))
-        .clean(&spaced)
-        .to_string();
+    let stripped = STRIPPER.clean(&spaced).to_string();
     let text = stripped
         .replace("&lt;", "<")
         .replace("&gt;", ">")
