@@ -16,8 +16,8 @@ use super::signatures::sign_request;
 use super::store;
 use crate::db::models::{Account, NewAccount};
 use crate::db::schema::accounts;
-use crate::db::{DbConn, ids};
-use crate::error::AppError;
+use crate::db::{DbConn, ids, is_unique_violation};
+use crate::error::{AppError, ErrorKind};
 use crate::service::Services;
 
 /// Largest document read from another server.
@@ -352,11 +352,22 @@ pub async fn fetch_actor(
 }
 
 /// Inserts or updates the account row of a remote actor (matched by `ap_id`).
+/// Two requests that fetched the same new actor at once both insert it; on PostgreSQL
+/// the second insert fails on the unique `ap_id`, so it is tried once more, as an update.
 pub async fn store_actor(svc: &Services, actor: &RemoteActor) -> Result<Account, FetchError> {
     let a = actor.clone();
-    let account = svc.db.write(move |conn| upsert_actor(conn, &a)).await?;
+    let first = svc.db.write(move |conn| upsert_actor(conn, &a)).await;
+    let account = match first {
+        Err(e) if matches!(&e.kind, ErrorKind::Conflict(m) if m == STORED_CONCURRENTLY) => {
+            let a = actor.clone();
+            svc.db.write(move |conn| upsert_actor(conn, &a)).await?
+        }
+        other => other?,
+    };
     Ok(account)
 }
+
+const STORED_CONCURRENTLY: &str = "the actor was stored by another request";
 
 /// Inserts or updates the account row of a remote actor (matched by `ap_id`) inside a
 /// write transaction; the body of [`store_actor`], shared with the inbox (`Update` of an
@@ -415,7 +426,14 @@ pub(crate) fn upsert_actor(conn: &mut DbConn, a: &RemoteActor) -> Result<Account
                     created_at: now,
                     updated_at: now,
                 })
-                .execute(conn)?;
+                .execute(conn)
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        AppError::conflict(STORED_CONCURRENTLY)
+                    } else {
+                        AppError::from(e)
+                    }
+                })?;
             diesel::update(accounts::table.find(id))
                 .set(accounts::last_fetched_at.eq(now))
                 .execute(conn)?;

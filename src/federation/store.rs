@@ -314,8 +314,17 @@ async fn find_instance_key(svc: &Services) -> Result<Option<InstanceKey>, AppErr
         .await
 }
 
-/// The instance actor's key pair, generated and stored the first time it is asked for.
+/// The instance actor's key pair, generated and stored the first time it is asked for,
+/// then kept in memory. Only one task generates it: the first fetches of a busy inbox
+/// used to generate a key each (tens of RSA key generations at once).
 pub async fn instance_key(svc: &Services) -> Result<InstanceKey, AppError> {
+    svc.instance_key
+        .get_or_try_init(|| load_or_create_instance_key(svc))
+        .await
+        .cloned()
+}
+
+async fn load_or_create_instance_key(svc: &Services) -> Result<InstanceKey, AppError> {
     if let Some(key) = find_instance_key(svc).await? {
         return Ok(key);
     }

@@ -44,6 +44,8 @@ pub struct Services {
     pub http: reqwest::Client,
     /// Applies verified inbox activities in batches (group commit).
     pub inbox: crate::federation::inbox::InboxWriter,
+    /// The instance actor's key pair once read or made (see `federation::store`).
+    pub(crate) instance_key: Arc<tokio::sync::OnceCell<crate::federation::store::InstanceKey>>,
 }
 
 impl Services {
@@ -66,6 +68,7 @@ impl Services {
             base_url,
             lists: Arc::default(),
             inbox: Default::default(),
+            instance_key: Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Stories: publish, edit, delete, read one, and the lists (front page, tag, profile).
 
 use chrono::Utc;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::cache::cached;
@@ -267,12 +268,33 @@ fn find_tag_id(conn: &mut DbConn, key: &str) -> Result<Option<i64>, AppError> {
         .optional()?)
 }
 
+/// Tags by name like [`ensure_tag_names`], for callers inside a write transaction (the
+/// inbox's batches): each new tag is inserted in its own savepoint, so losing a race for
+/// the same tag (a unique violation, which aborts a PostgreSQL transaction) rolls back
+/// only that insert, and the winner's row is read.
+pub(crate) fn ensure_tag_names_in_tx(
+    conn: &mut DbConn,
+    names: Vec<String>,
+) -> Result<Vec<(i64, String)>, AppError> {
+    names
+        .into_iter()
+        .map(|name| Ok((tag_id_for_in(conn, &name, true)?, name)))
+        .collect()
+}
+
 fn tag_id_for(conn: &mut DbConn, name: &str) -> Result<i64, AppError> {
+    tag_id_for_in(conn, name, false)
+}
+
+fn tag_id_for_in(conn: &mut DbConn, name: &str, in_tx: bool) -> Result<i64, AppError> {
     let key = normalize_tag(name);
     if let Some(id) = find_tag_id(conn, &key)? {
         return Ok(id);
     }
     let id = ids::new_id();
+    if in_tx {
+        conn.batch_execute("SAVEPOINT new_tag")?;
+    }
     let inserted = diesel::insert_into(tags::table)
         .values(&NewTag {
             id,
@@ -281,6 +303,12 @@ fn tag_id_for(conn: &mut DbConn, name: &str) -> Result<i64, AppError> {
             created_at: Utc::now().naive_utc(),
         })
         .execute(conn);
+    if in_tx {
+        if inserted.is_err() {
+            conn.batch_execute("ROLLBACK TO SAVEPOINT new_tag")?;
+        }
+        conn.batch_execute("RELEASE SAVEPOINT new_tag")?;
+    }
     match inserted {
         Ok(_) => Ok(id),
         Err(e) if is_unique_violation(&e) => {

@@ -201,7 +201,7 @@ async fn receive(
     // What needs the network, before the write transaction.
     let prepared = match kind.as_str() {
         "Create" => notes::prepare_create(svc, &signer, &activity).await?,
-        "Update" => notes::prepare_update(svc, &signer, &activity).await?,
+        "Update" => notes::prepare_update(&signer, &activity)?,
         _ => Prepared::Nothing,
     };
 

@@ -3,7 +3,7 @@
 //! the actors' inboxes (`/users/{name}/inbox`), optionally answering slowly, and signs
 //! activities it sends to an instance (as a real peer would).
 //!
-//! Included by the federation tests with `#[path = "common/recording_peer.rs"] mod …;`.
+//! Used by the delivery and outgoing-federation tests (`crate::common::recording_peer`).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
