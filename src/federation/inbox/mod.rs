@@ -322,13 +322,13 @@ fn apply(
     ctx: &Ctx,
     kind: &str,
     activity: &Value,
-    prepared: Prepared,
+    prepared: &Prepared,
 ) -> Result<(), AppError> {
     match (kind, prepared) {
         ("Create", Prepared::Notes(chain)) => notes::create(conn, ctx, chain),
-        ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, *note),
+        ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, note),
         ("Update", Prepared::Actor(actor)) => {
-            upsert_actor(conn, &actor)?;
+            upsert_actor(conn, actor)?;
             Ok(())
         }
         ("Delete", _) => notes::delete(conn, ctx, activity),

@@ -196,14 +196,14 @@ fn mentioned(conn: &mut DbConn, base: &str, note: &IncomingNote) -> Result<Vec<i
 }
 
 /// Stores the notes of a `Create`, parents first.
-pub(super) fn create(conn: &mut DbConn, ctx: &Ctx, chain: Vec<Resolved>) -> Result<(), AppError> {
+pub(super) fn create(conn: &mut DbConn, ctx: &Ctx, chain: &[Resolved]) -> Result<(), AppError> {
     for r in chain {
         store(conn, ctx, r)?;
     }
     Ok(())
 }
 
-fn store(conn: &mut DbConn, ctx: &Ctx, r: Resolved) -> Result<(), AppError> {
+fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
     let note = &r.note;
     if post_by_ap_id(conn, &note.id)?.is_some() {
         return Ok(());
@@ -273,7 +273,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: Resolved) -> Result<(), AppError> {
 
 /// `Update` of a note: its content, headline and tags, from its author only. An Update of
 /// a note we do not have is ignored.
-pub(super) fn update(conn: &mut DbConn, ctx: &Ctx, r: Resolved) -> Result<(), AppError> {
+pub(super) fn update(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
     let note = &r.note;
     let Some(post) = post_by_ap_id(conn, &note.id)? else {
         tracing::debug!(id = note.id, "Update of an unknown note ignored");

@@ -8,8 +8,11 @@
 //! in `inbox_activities` is written in the same savepoint as its effect, so a duplicate
 //! inside one batch is seen like a duplicate across batches.
 //!
-//! The writer takes what is queued when it becomes free; it does not wait to fill a
-//! batch, so a lone activity is written at once.
+//! A writer takes what is queued when it becomes free; it does not wait to fill a batch,
+//! so a lone activity is written at once. SQLite gets one writer (it has one write lock);
+//! PostgreSQL gets several, whose batches commit side by side. If a batch fails as a
+//! whole (a deadlock between two writers, a failed commit), its activities are written
+//! again one transaction each, so one bad batch costs time, not activities.
 
 use std::sync::{Arc, OnceLock};
 
@@ -21,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Ctx, DUPLICATE, Prepared, apply};
 use crate::db::schema::inbox_activities;
-use crate::db::{Db, DbConn, is_unique_violation, write_tx};
+use crate::db::{Backend, Db, DbConn, is_unique_violation, write_tx};
 use crate::error::AppError;
 
 /// Activities applied at most in one transaction. Bounds how long the write lock is held
@@ -42,10 +45,19 @@ pub(crate) struct Job {
 
 type Reply = oneshot::Sender<Result<(), AppError>>;
 
-/// The queue in front of the writer task, started on first use (inside the runtime).
+/// The queue in front of the writer tasks, started on first use (inside the runtime).
 #[derive(Clone, Default)]
 pub struct InboxWriter {
     tx: Arc<OnceLock<mpsc::Sender<(Job, Reply)>>>,
+}
+
+/// Writer tasks: SQLite has one writer at a time anyway; PostgreSQL takes several, and
+/// each batch there spends most of its time waiting for statements' round trips.
+fn writers(db: &Db) -> usize {
+    match db.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
+    }
 }
 
 impl InboxWriter {
@@ -53,7 +65,10 @@ impl InboxWriter {
     pub(crate) async fn apply(&self, db: &Db, job: Job) -> Result<(), AppError> {
         let tx = self.tx.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(run(db.clone(), rx));
+            let rx = Arc::new(tokio::sync::Mutex::new(rx));
+            for _ in 0..writers(db) {
+                tokio::spawn(run(db.clone(), rx.clone()));
+            }
             tx
         });
         let (reply, answer) = oneshot::channel();
@@ -66,16 +81,18 @@ impl InboxWriter {
     }
 }
 
-/// The writer: takes what is queued (at most [`MAX_BATCH`]) and writes it in one
+/// A writer: takes what is queued (at most [`MAX_BATCH`]) and writes it in one
 /// transaction on the blocking pool. Ends when every sender is gone.
-async fn run(db: Db, mut rx: mpsc::Receiver<(Job, Reply)>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let jobs = std::mem::take(&mut batch);
-        let size = jobs.len();
+async fn run(db: Db, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Job, Reply)>>>) {
+    loop {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if rx.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        let size = batch.len();
         let written = db
             .run(move |conn| {
-                write_batch(conn, jobs);
+                write_batch(conn, batch);
                 Ok(())
             })
             .await;
@@ -86,14 +103,15 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(Job, Reply)>) {
     }
 }
 
-/// Writes one batch and answers each job. When the transaction itself fails (cannot
-/// begin or commit), every job of the batch gets that error and nothing of it is kept.
+/// Writes one batch and answers each job. When the shared transaction fails as a whole
+/// (cannot begin or commit, or a deadlock between writers on PostgreSQL), nothing of it
+/// is kept and each job is tried again in a transaction of its own.
 fn write_batch(conn: &mut DbConn, jobs: Vec<(Job, Reply)>) {
     let (jobs, replies): (Vec<Job>, Vec<Reply>) = jobs.into_iter().unzip();
     let size = jobs.len();
     let outcome = write_tx(conn, |conn| {
         let mut results = Vec::with_capacity(size);
-        for job in jobs {
+        for job in &jobs {
             conn.batch_execute("SAVEPOINT inbox_activity")?;
             let result = record_and_apply(conn, job);
             if result.is_ok() {
@@ -107,26 +125,23 @@ fn write_batch(conn: &mut DbConn, jobs: Vec<(Job, Reply)>) {
         }
         Ok(results)
     });
-    tracing::trace!(size, "inbox batch written");
-    match outcome {
-        Ok(results) => {
-            for (reply, result) in replies.into_iter().zip(results) {
-                let _ = reply.send(result);
-            }
+    let results = match outcome {
+        Ok(results) => results,
+        Err(e) if size > 1 => {
+            tracing::warn!(error = %e, size, "inbox batch failed; writing its activities one by one");
+            jobs.iter()
+                .map(|job| write_tx(conn, |conn| record_and_apply(conn, job)))
+                .collect()
         }
-        Err(e) => {
-            tracing::warn!(error = %e, size, "inbox batch failed");
-            for reply in replies {
-                let _ = reply.send(Err(AppError::internal(anyhow::anyhow!(
-                    "inbox batch failed: {e}"
-                ))));
-            }
-        }
+        Err(e) => vec![Err(e)],
+    };
+    for (reply, result) in replies.into_iter().zip(results) {
+        let _ = reply.send(result);
     }
 }
 
 /// Records the activity's id (a duplicate is refused) and applies it.
-fn record_and_apply(conn: &mut DbConn, job: Job) -> Result<(), AppError> {
+fn record_and_apply(conn: &mut DbConn, job: &Job) -> Result<(), AppError> {
     let seen = inbox_activities::table
         .find(&job.id)
         .count()
@@ -146,5 +161,5 @@ fn record_and_apply(conn: &mut DbConn, job: Job) -> Result<(), AppError> {
         Err(e) if is_unique_violation(&e) => return Err(AppError::conflict(DUPLICATE)),
         Err(e) => return Err(AppError::internal(e)),
     }
-    apply(conn, &job.ctx, &job.kind, &job.activity, job.prepared)
+    apply(conn, &job.ctx, &job.kind, &job.activity, &job.prepared)
 }
