@@ -11,7 +11,7 @@ use super::entities::{self, Account, Report, SearchResults, Tag};
 use super::params::{HtmlQuery, flag, id_list, opt_id, string_list};
 use super::{ApiForm, Auth};
 use crate::error::AppError;
-use crate::federation::resolve;
+use crate::federation::{inbox, resolve};
 use crate::service::reports::{self, ReportTarget};
 use crate::service::{
     PAGE_SIZE, Services, bookmarks, notification_feed, posts, relationships, search, timelines,
@@ -63,6 +63,10 @@ struct SearchQuery {
     /// actor) when it is not stored yet.
     #[serde(deserialize_with = "flag")]
     resolve: bool,
+}
+
+fn is_web_url(q: &str) -> bool {
+    url::Url::parse(q.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 /// `GET /api/v2/search`: accounts by name, posts by words or `#tag` (full text, in rank
@@ -127,7 +131,29 @@ async fn search_v2(
                 .collect();
         }
         if want("statuses") {
-            let ids: Vec<i64> = found.posts.iter().map(|p| p.id).take(limit).collect();
+            // A post's URL: that post first (stored, or fetched from its server when asked).
+            let exact = if q.resolve && offset == 0 && is_web_url(&q.q) {
+                match inbox::resolve_note(&svc, q.q.trim()).await {
+                    Ok(found) => Some(found.id),
+                    Err(e) => {
+                        tracing::info!(query = q.q, error = %e, "no post at this URL");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let ids: Vec<i64> = exact
+                .into_iter()
+                .chain(
+                    found
+                        .posts
+                        .iter()
+                        .map(|p| p.id)
+                        .filter(|id| Some(*id) != exact),
+                )
+                .take(limit)
+                .collect();
             let views = posts::get_statuses(&svc, ids, Some(user.id)).await?;
             out.statuses = entities::Status::list(&views, &base);
         }

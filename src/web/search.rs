@@ -1,14 +1,15 @@
-//! `GET /search?q=...&page=N`: stories, replies and accounts.
+//! `GET /search?q=...&page=N`: stories, replies and accounts; a post's URL leads to the
+//! post.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::context::Ctx;
 use super::pages::{AccountHit, FollowButton, FormErrors, SearchPage, render_status};
 use crate::error::AppError;
-use crate::federation::resolve;
+use crate::federation::{inbox, resolve};
 use crate::service::views::AuthorView;
 use crate::service::{Services, relationships, reports, search};
 
@@ -48,6 +49,17 @@ pub async fn search_page(
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let query = query.trim().to_owned();
+    // A post's URL, from a signed-in reader: go to that post here, fetched from its
+    // server if need be (how people answer a post they saw elsewhere).
+    if ctx.user.is_some()
+        && page == 1
+        && url::Url::parse(&query).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+    {
+        match inbox::resolve_note(&svc, &query).await {
+            Ok(found) => return Ok(Redirect::to(&found.path()).into_response()),
+            Err(e) => tracing::debug!(query, error = %e, "no post at this URL"),
+        }
+    }
     match search::search(&svc, &query, page).await {
         Ok(results) => {
             let accounts = account_hits(&svc, &ctx, &query, page, results.accounts).await?;

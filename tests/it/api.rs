@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 /// An app's connection with a bearer token (or none).
 #[derive(Clone)]
-struct Client {
+pub(crate) struct Client {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
@@ -17,7 +17,7 @@ struct Client {
 
 /// A response read whole, its body parsed as JSON.
 #[derive(Debug)]
-struct Res {
+pub(crate) struct Res {
     status: StatusCode,
     headers: HeaderMap,
     json: Value,
@@ -25,7 +25,7 @@ struct Res {
 
 impl Res {
     #[track_caller]
-    fn ok(self) -> Value {
+    pub(crate) fn ok(self) -> Value {
         assert_eq!(self.status, StatusCode::OK, "{}", self.json);
         self.json
     }
@@ -92,7 +92,7 @@ impl Client {
         }
     }
 
-    async fn get(&self, path: &str) -> Res {
+    pub(crate) async fn get(&self, path: &str) -> Res {
         self.send(self.http.get(format!("{}{path}", self.base)))
             .await
     }
@@ -146,7 +146,7 @@ async fn login(app: &TestApp, name: &str, scope: &str) -> Client {
     token_for(app, name, scope).await
 }
 
-async fn token_for(app: &TestApp, name: &str, scope: &str) -> Client {
+pub(crate) async fn token_for(app: &TestApp, name: &str, scope: &str) -> Client {
     let anon = Client::anonymous(app);
     let reg = anon
         .post_form(

@@ -862,3 +862,79 @@ async fn activities_arriving_together_are_each_applied_or_refused_alone() {
         .unwrap();
     assert_eq!(followers, 1);
 }
+
+/// A post seen elsewhere, pasted into search: it is fetched from its server with the
+/// thread above it, and the reader lands on it (web) or gets it first (client API).
+#[tokio::test]
+async fn a_remote_post_url_in_search_fetches_the_post_and_its_thread() {
+    let w = world().await;
+    let mut parent = note(
+        &w.peer,
+        &w.remote,
+        "top",
+        None,
+        "<p>The story up top #Found</p>",
+    );
+    parent["tag"] = json!([{"type": "Hashtag", "name": "#Found",
+        "href": format!("{}/tags/found", w.peer.base)}]);
+    let parent_id = parent["id"].as_str().unwrap().to_owned();
+    let mut child = note(
+        &w.peer,
+        &w.remote,
+        "answer",
+        Some(&parent_id),
+        "<p>An answer from far away</p>",
+    );
+    child["url"] = json!(format!("{}/@remote/answer", w.peer.base));
+    w.peer.serve("/notes/top", parent);
+    w.peer.serve("/notes/answer", child.clone());
+    let hidden = json!({
+        "id": format!("{}/notes/private", w.peer.base), "type": "Note",
+        "attributedTo": w.remote.id, "content": "<p>followers only</p>",
+        "to": [format!("{}/followers", w.remote.id)],
+    });
+    w.peer.serve("/notes/private", hidden.clone());
+    let child_id = child["id"].as_str().unwrap();
+
+    // Logged out: a search, not a fetch.
+    let page = w.app.browser().get(&format!("/search?q={child_id}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(post(&w.app, child_id).await.is_none());
+
+    let page = w.alice.get(&format!("/search?q={child_id}")).await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    let stored = post(&w.app, child_id).await.expect("the answer is stored");
+    assert_eq!(page.location(), format!("/replies/{}", stored.id));
+    let top = post(&w.app, &parent_id)
+        .await
+        .expect("its parent is stored");
+    assert_eq!(stored.in_reply_to_id, Some(top.id));
+    w.alice
+        .get(&format!("/stories/{}", top.id))
+        .await
+        .assert_contains("An answer from far away");
+    w.alice
+        .get("/tags/found")
+        .await
+        .assert_contains(&format!("/stories/{}", top.id));
+
+    // The client API, by the post's web URL: the stored post, first.
+    let api = crate::api::token_for(&w.app, "alice", "read").await;
+    let url = format!("{}/@remote/answer", w.peer.base);
+    let q: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
+    let found = api
+        .get(&format!("/api/v2/search?q={q}&resolve=true&type=statuses"))
+        .await
+        .ok();
+    assert_eq!(found["statuses"][0]["id"], json!(stored.id.to_string()));
+
+    // Not public: not fetched into the open, and nothing stored.
+    let private = hidden["id"].as_str().unwrap();
+    let q: String = url::form_urlencoded::byte_serialize(private.as_bytes()).collect();
+    let found = api
+        .get(&format!("/api/v2/search?q={q}&resolve=true&type=statuses"))
+        .await
+        .ok();
+    assert_eq!(found["statuses"], json!([]));
+    assert!(post(&w.app, private).await.is_none());
+}

@@ -13,6 +13,7 @@ mod reports;
 mod votes;
 mod writer;
 
+pub use notes::{FoundNote, resolve_note};
 pub use writer::InboxWriter;
 
 use axum::body::Bytes;

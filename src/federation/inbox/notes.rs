@@ -94,8 +94,17 @@ pub(super) async fn prepare_create(
     if note.in_reply_to.is_some() && known(svc, &note.id).await? {
         return Ok(Prepared::Nothing);
     }
-    let mut parent = note.in_reply_to.clone();
-    let mut chain = vec![resolve(note, signer.id)];
+    Ok(match with_parents(svc, resolve(note, signer.id)).await? {
+        Some(chain) => Prepared::Notes(chain),
+        None => Prepared::Nothing,
+    })
+}
+
+/// `first` and the parents of it we lack, fetched (at most [`MAX_PARENT_FETCHES`]),
+/// parents first; `None` when the thread cannot be had.
+async fn with_parents(svc: &Services, first: Resolved) -> Result<Option<Vec<Resolved>>, AppError> {
+    let mut parent = first.note.in_reply_to.clone();
+    let mut chain = vec![first];
     let mut fetched = 0;
     while let Some(url) = parent.take() {
         if known(svc, &url).await? {
@@ -103,27 +112,91 @@ pub(super) async fn prepare_create(
         }
         if fetched == MAX_PARENT_FETCHES {
             tracing::debug!(url, "thread deeper than the fetch limit: reply not stored");
-            return Ok(Prepared::Nothing);
+            return Ok(None);
         }
         fetched += 1;
-        match fetch_parent(svc, &url).await {
+        match fetch_note(svc, &url).await {
             Ok(resolved) => {
                 parent = resolved.note.in_reply_to.clone();
                 chain.push(resolved);
             }
             Err(e) => {
                 tracing::debug!(url, error = %e, "parent cannot be had: reply not stored");
-                return Ok(Prepared::Nothing);
+                return Ok(None);
             }
         }
     }
     chain.reverse();
-    Ok(Prepared::Notes(chain))
+    Ok(Some(chain))
 }
 
-/// Fetches a parent note and its author (stored), checking both are on the note's server.
-async fn fetch_parent(svc: &Services, url: &str) -> Result<Resolved, String> {
-    let url = Url::parse(url).map_err(|_| "parent id is not a URL".to_owned())?;
+/// A post found by [`resolve_note`].
+#[derive(Debug, Clone, Copy)]
+pub struct FoundNote {
+    pub id: i64,
+    pub is_reply: bool,
+}
+
+impl FoundNote {
+    /// Its page here.
+    pub fn path(&self) -> String {
+        if self.is_reply {
+            format!("/replies/{}", self.id)
+        } else {
+            format!("/stories/{}", self.id)
+        }
+    }
+}
+
+/// A public note by its URL, for search: the stored post, or else the note fetched from
+/// its server with its author and the thread above it, then stored as if it had been
+/// delivered. `Err` carries why it cannot be had.
+pub async fn resolve_note(svc: &Services, url: &str) -> Result<FoundNote, String> {
+    let stored = |svc: Services, key: String| async move {
+        svc.db
+            .run(move |conn| {
+                Ok(posts::table
+                    .filter(posts::ap_id.eq(&key).or(posts::url.eq(&key)))
+                    .filter(posts::deleted_at.is_null())
+                    .filter(posts::removed_at.is_null())
+                    .select((posts::id, posts::in_reply_to_id))
+                    .first::<(i64, Option<i64>)>(conn)
+                    .optional()?
+                    .map(|(id, parent)| FoundNote {
+                        id,
+                        is_reply: parent.is_some(),
+                    }))
+            })
+            .await
+            .map_err(|e| e.public_message())
+    };
+    if let Some(id) = stored(svc.clone(), url.to_owned()).await? {
+        return Ok(id);
+    }
+    let note = fetch_note(svc, url).await?;
+    let ap_id = note.note.id.clone();
+    let ctx = Ctx {
+        base: svc.base_url().to_owned(),
+        signer_id: note.author_id,
+        signer_ap_id: note.note.attributed_to.clone(),
+    };
+    let chain = with_parents(svc, note)
+        .await
+        .map_err(|e| e.public_message())?
+        .ok_or("the thread above the note cannot be had")?;
+    svc.db
+        .write(move |conn| create(conn, &ctx, &chain))
+        .await
+        .map_err(|e| e.public_message())?;
+    stored(svc.clone(), ap_id)
+        .await?
+        .ok_or_else(|| "the note was not stored".to_owned())
+}
+
+/// Fetches a note (a parent, or one searched for) and its author (stored), checking both
+/// are on the server the note was fetched from.
+async fn fetch_note(svc: &Services, url: &str) -> Result<Resolved, String> {
+    let url = Url::parse(url).map_err(|_| "the note id is not a URL".to_owned())?;
     let doc = fetch::fetch_json(svc, &url)
         .await
         .map_err(|e| e.to_string())?;
@@ -132,10 +205,10 @@ async fn fetch_parent(svc: &Services, url: &str) -> Result<Resolved, String> {
         return Err("the fetched note's id is on another server".into());
     }
     if note.audience.visibility().is_none() {
-        return Err("the parent is not public".into());
+        return Err("the note is not public".into());
     }
     if host_of(&note.attributed_to) != host_of(&note.id) {
-        return Err("the parent's author is on another server".into());
+        return Err("the note's author is on another server".into());
     }
     let author = match fetch::stored_actor(svc, &note.attributed_to)
         .await
