@@ -239,6 +239,41 @@ pub fn post_event(
     Ok(())
 }
 
+/// Queues an `Update` of a local account's `Person` (name, bio, key) for the servers of
+/// its remote followers, once per shared inbox, so they show the new name and bio.
+pub fn profile_updated(conn: &mut DbConn, urls: &Urls, account_id: i64) -> Result<(), AppError> {
+    let Some(account) = local_account(conn, account_id)? else {
+        return Ok(());
+    };
+    if account.suspended_at.is_some() {
+        return Ok(());
+    }
+    let followers: Vec<i64> = follows::table
+        .filter(follows::followed_id.eq(account.id))
+        .filter(follows::state.eq("accepted"))
+        .select(follows::follower_id)
+        .load(conn)?;
+    let mut inboxes = inboxes_of(conn, &followers)?;
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    inboxes.sort();
+    let person =
+        serde_json::to_value(objects::person(urls, &account)).map_err(AppError::internal)?;
+    let now = Utc::now();
+    let activity = json!({
+        "@context": person["@context"].clone(),
+        "id": format!("{}#updates/{}", account.ap_id, now.timestamp_millis()),
+        "type": "Update",
+        "actor": account.ap_id,
+        "to": [PUBLIC],
+        "cc": [person["followers"].clone()],
+        "object": person,
+    });
+    fan_out(conn, urls, inboxes, &activity, &account)?;
+    Ok(())
+}
+
 /// A remote post acted on by a local account: (post ap_id, author ap_id, author inbox).
 fn remote_target(conn: &mut DbConn, post_id: i64) -> Result<Option<(String, Account)>, AppError> {
     let Some((ap_id, local, author_id)) = posts::table

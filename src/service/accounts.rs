@@ -118,7 +118,7 @@ pub async fn authenticate(
     Ok(account.filter(|a| ok && a.suspended_at.is_none()))
 }
 
-/// Changes the display name and bio of an account.
+/// Changes the display name and bio of an account, and tells its followers' servers.
 pub async fn update_profile(
     svc: &Services,
     account_id: i64,
@@ -143,6 +143,7 @@ pub async fn update_profile(
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             diesel::update(accounts::table.find(account_id))
@@ -152,7 +153,8 @@ pub async fn update_profile(
                     accounts::updated_at.eq(Utc::now().naive_utc()),
                 ))
                 .execute(conn)?;
-            Ok(())
+            // Followers' servers show the new name and bio.
+            crate::federation::outbox::profile_updated(conn, &urls, account_id)
         })
         .await
 }

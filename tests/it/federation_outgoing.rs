@@ -120,6 +120,44 @@ fn tags(note: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// A new display name or bio reaches the followers' servers as an `Update` of the
+/// `Person`, once per server, signed by the account.
+#[tokio::test]
+async fn a_profile_change_reaches_followers_servers() {
+    let (app, mut alice) = spawn().await;
+    let peer = RecordingPeer::start(&["ann", "bob"]).await;
+    remote_follows_alice(&app, &peer, "ann").await;
+    remote_follows_alice(&app, &peer, "bob").await;
+    peer.wait_for("/users/ann/inbox", "Accept", 1).await;
+
+    let res = alice
+        .post_form(
+            "/settings",
+            &[
+                ("display_name", "Alice Newsdesk"),
+                ("bio", "Stories from #here"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
+    let got = peer.wait_for("/inbox", "Update", 1).await;
+    assert_signed_by_alice(&app, &got[0]).await;
+    let update = got[0].json();
+    assert_eq!(update["actor"], ALICE);
+    let person = &update["object"];
+    assert_eq!(person["type"], "Person");
+    assert_eq!(person["id"], ALICE);
+    assert_eq!(person["name"], "Alice Newsdesk");
+    assert!(
+        person["summary"].as_str().unwrap().contains("Stories from"),
+        "{person}"
+    );
+    assert!(person["publicKey"]["publicKeyPem"].is_string());
+    // One per server, however many followers it has there.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(peer.received_of("/inbox", "Update").len(), 1);
+}
+
 #[tokio::test]
 async fn followers_get_create_update_and_delete_once_per_server() {
     let (app, mut alice) = spawn().await;
