@@ -10,9 +10,7 @@
 //!
 //! A writer takes what is queued when it becomes free; it does not wait to fill a batch,
 //! so a lone activity is written at once. SQLite gets one writer (it has one write lock);
-//! PostgreSQL gets several, whose batches commit side by side. If a batch fails as a
-//! whole (a deadlock between two writers, a failed commit), its activities are written
-//! again one transaction each, so one bad batch costs time, not activities.
+//! PostgreSQL gets several, whose batches commit side by side.
 
 use std::sync::{Arc, OnceLock};
 
@@ -103,9 +101,9 @@ async fn run(db: Db, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Job, Reply)>>>) 
     }
 }
 
-/// Writes one batch and answers each job. When the shared transaction fails as a whole
-/// (cannot begin or commit, or a deadlock between writers on PostgreSQL), nothing of it
-/// is kept and each job is tried again in a transaction of its own.
+/// Writes one batch and answers each job. An error inside one job (a refusal, or on
+/// PostgreSQL a deadlock with another writer) rolls back that job's savepoint only. When
+/// the transaction itself fails (cannot begin or commit), every job gets that error.
 fn write_batch(conn: &mut DbConn, jobs: Vec<(Job, Reply)>) {
     let (jobs, replies): (Vec<Job>, Vec<Reply>) = jobs.into_iter().unzip();
     let size = jobs.len();
@@ -125,18 +123,22 @@ fn write_batch(conn: &mut DbConn, jobs: Vec<(Job, Reply)>) {
         }
         Ok(results)
     });
-    let results = match outcome {
-        Ok(results) => results,
-        Err(e) if size > 1 => {
-            tracing::warn!(error = %e, size, "inbox batch failed; writing its activities one by one");
-            jobs.iter()
-                .map(|job| write_tx(conn, |conn| record_and_apply(conn, job)))
-                .collect()
+    match outcome {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
         }
-        Err(e) => vec![Err(e)],
-    };
-    for (reply, result) in replies.into_iter().zip(results) {
-        let _ = reply.send(result);
+        Err(e) => {
+            // Nothing of the batch was kept: each request fails (500) and its sender
+            // delivers again later, as peers do for any failed delivery.
+            tracing::warn!(error = %e, size, "inbox batch failed");
+            for reply in replies {
+                let _ = reply.send(Err(AppError::internal(anyhow::anyhow!(
+                    "inbox batch failed: {e}"
+                ))));
+            }
+        }
     }
 }
 
