@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod protocol;
 pub mod resolve;
 pub mod signatures;
+pub mod signers;
 pub mod store;
 pub mod webfinger;
 

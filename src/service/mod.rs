@@ -46,6 +46,8 @@ pub struct Services {
     pub inbox: crate::federation::inbox::InboxWriter,
     /// The instance actor's key pair once read or made (see `federation::store`).
     pub(crate) instance_key: Arc<tokio::sync::OnceCell<crate::federation::store::InstanceKey>>,
+    /// Remote signers verified in the last seconds (see `federation::signers`).
+    pub signers: Arc<crate::federation::signers::SignerCache>,
 }
 
 impl Services {
@@ -69,6 +71,7 @@ impl Services {
             lists: Arc::default(),
             inbox: Default::default(),
             instance_key: Arc::default(),
+            signers: Arc::default(),
         }
     }
 

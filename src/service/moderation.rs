@@ -458,7 +458,10 @@ pub async fn suspend_account(
                 &note,
             )
         })
-        .await
+        .await?;
+    // A remote account's activities are refused from now on, not after the cache expires.
+    svc.signers.clear();
+    Ok(())
 }
 
 /// Lifts a suspension; the account may log in again.
@@ -501,7 +504,9 @@ pub async fn unsuspend(
                 &note,
             )
         })
-        .await
+        .await?;
+    svc.signers.clear();
+    Ok(())
 }
 
 /// Makes a local account a moderator, or takes the role away. Admins only.

@@ -938,3 +938,30 @@ async fn a_remote_post_url_in_search_fetches_the_post_and_its_thread() {
     assert_eq!(found["statuses"], json!([]));
     assert!(post(&w.app, private).await.is_none());
 }
+
+/// A moderator's suspension of a remote account takes effect on its very next activity
+/// (the inbox keeps verified signers in memory for a few seconds), and so does lifting it.
+#[tokio::test]
+async fn a_suspended_remote_account_is_refused_at_once() {
+    let w = world().await;
+    let mut boss = crate::moderation::admin(&w.app, "boss").await;
+    let first = note(&w.peer, &w.remote, "before", None, "<p>before</p>");
+    accepted(signed_by(&w.app, &w.remote, &create(&w.remote, &first)).await);
+    let remote_id = account_id(&w.app, &w.remote.id).await;
+
+    let res = boss
+        .post_form(&format!("/moderation/accounts/{remote_id}/suspend"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
+    let during = note(&w.peer, &w.remote, "during", None, "<p>during</p>");
+    let (status, body) = signed_by(&w.app, &w.remote, &create(&w.remote, &during)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(post(&w.app, during["id"].as_str().unwrap()).await.is_none());
+
+    let res = boss
+        .post_form(&format!("/moderation/accounts/{remote_id}/unsuspend"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
+    let after = note(&w.peer, &w.remote, "after", None, "<p>after</p>");
+    accepted(signed_by(&w.app, &w.remote, &create(&w.remote, &after)).await);
+}

@@ -9,7 +9,7 @@ use tidings::db::schema::{mod_actions, posts, reports, sessions};
 use tidings::service::accounts::{self, Registration};
 
 /// An admin account, logged in through the login form.
-async fn admin(app: &TestApp, name: &str) -> Browser {
+pub(crate) async fn admin(app: &TestApp, name: &str) -> Browser {
     accounts::register(
         &app.svc,
         Registration {

@@ -159,9 +159,16 @@ async fn receive(
     let (scheme, key_id) = signature_key_id(headers).map_err(|e| unauthorized(e.to_string()))?;
     let actor_url = key_id_to_actor(&key_id).map_err(|e| unauthorized(e.to_string()))?;
     let check = |pem: &str| verify(svc, scheme, method, uri, headers, body, pem);
-    let known = fetch::stored_actor(svc, actor_url.as_str())
-        .await?
+    let cached = svc
+        .signers
+        .get(actor_url.as_str())
         .filter(|known| check(&known.public_key_pem).is_ok());
+    let known = match cached {
+        Some(known) => Some(known),
+        None => fetch::stored_actor(svc, actor_url.as_str())
+            .await?
+            .filter(|known| check(&known.public_key_pem).is_ok()),
+    };
     let signer = match known {
         Some(known) => known,
         None => {
@@ -173,6 +180,7 @@ async fn receive(
     if signer.suspended_at.is_some() {
         return Err(AppError::new(ErrorKind::Denied("the actor is suspended".into())).into());
     }
+    svc.signers.put(&signer);
 
     // The signer must be the actor, and the activity must come from the actor's server.
     let actor =
@@ -218,7 +226,12 @@ async fn receive(
         prepared,
         ctx,
     };
+    let forget = matches!(job.kind.as_str(), "Update" | "Delete");
     let done = svc.inbox.apply(&svc.db, job).await;
+    if forget {
+        // It may have changed its key or deleted itself.
+        svc.signers.forget(&signer.ap_id);
+    }
     match done {
         Ok(()) => Ok(accepted()),
         Err(e) if matches!(&e.kind, ErrorKind::Conflict(m) if m == DUPLICATE) => {
