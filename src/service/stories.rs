@@ -90,9 +90,10 @@ pub(crate) fn insert_story(
     post: &NewPost<'_>,
     tags: Vec<(i64, String)>,
 ) -> Result<(), AppError> {
-    diesel::insert_into(posts::table)
+    // Native: the statement is cached by the backend (the inbox stores many of these).
+    crate::native!(conn, |c| diesel::insert_into(posts::table)
         .values(post)
-        .execute(conn)?;
+        .execute(c))?;
     link_tags(conn, post.id, tags)
 }
 
@@ -249,23 +250,24 @@ pub(crate) fn link_tags(
 ) -> Result<(), AppError> {
     // One insert per tag: MultiConnection has no batch insert (stories carry few tags).
     for (tag_id, name) in tags {
-        diesel::insert_into(post_tags::table)
-            .values(&PostTag {
-                tag_id,
-                post_id,
-                name,
-            })
-            .execute(conn)?;
+        let row = PostTag {
+            tag_id,
+            post_id,
+            name,
+        };
+        crate::native!(conn, |c| diesel::insert_into(post_tags::table)
+            .values(&row)
+            .execute(c))?;
     }
     Ok(())
 }
 
 fn find_tag_id(conn: &mut DbConn, key: &str) -> Result<Option<i64>, AppError> {
-    Ok(tags::table
+    Ok(crate::native!(conn, |c| tags::table
         .filter(tags::name_lower.eq(key))
         .select(tags::id)
-        .first::<i64>(conn)
-        .optional()?)
+        .first::<i64>(c)
+        .optional())?)
 }
 
 /// Tags by name like [`ensure_tag_names`], for callers inside a write transaction (the

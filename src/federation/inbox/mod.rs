@@ -324,10 +324,11 @@ pub(crate) fn local_target(
 
 /// A stored post (ours or a remote one) by its ActivityPub id, deleted ones included.
 pub(crate) fn post_by_ap_id(conn: &mut DbConn, ap_id: &str) -> Result<Option<Post>, AppError> {
-    Ok(posts::table
+    Ok(crate::native!(conn, |c| posts::table
         .filter(posts::ap_id.eq(ap_id))
-        .first::<Post>(conn)
-        .optional()?)
+        .select(Post::as_select())
+        .first::<Post>(c)
+        .optional())?)
 }
 
 /// Applies one verified activity, inside the write transaction that records its id.

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Ctx, DUPLICATE, Prepared, apply};
 use crate::db::schema::inbox_activities;
-use crate::db::{Backend, Db, DbConn, is_unique_violation, write_tx};
+use crate::db::{Backend, Db, DbConn, write_tx};
 use crate::error::AppError;
 
 /// Activities applied at most in one transaction. Bounds how long the write lock is held
@@ -144,24 +144,18 @@ fn write_batch(conn: &mut DbConn, jobs: Vec<(Job, Reply)>) {
 
 /// Records the activity's id (a duplicate is refused) and applies it.
 fn record_and_apply(conn: &mut DbConn, job: &Job) -> Result<(), AppError> {
-    let seen = inbox_activities::table
-        .find(&job.id)
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if seen {
-        return Err(AppError::conflict(DUPLICATE));
-    }
-    match diesel::insert_into(inbox_activities::table)
+    // One statement: a duplicate id inserts nothing (no error, so nothing in the
+    // database's log either).
+    let received_at = Utc::now().naive_utc();
+    let inserted = crate::native!(conn, |c| diesel::insert_into(inbox_activities::table)
         .values((
             inbox_activities::ap_id.eq(&job.id),
-            inbox_activities::received_at.eq(Utc::now().naive_utc()),
+            inbox_activities::received_at.eq(received_at),
         ))
-        .execute(conn)
-    {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Err(AppError::conflict(DUPLICATE)),
-        Err(e) => return Err(AppError::internal(e)),
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    if inserted == 0 {
+        return Err(AppError::conflict(DUPLICATE));
     }
     apply(conn, &job.ctx, &job.kind, &job.activity, &job.prepared)
 }
