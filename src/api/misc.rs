@@ -65,6 +65,15 @@ struct SearchQuery {
     resolve: bool,
 }
 
+/// The exact match first, then the ranked results without it, at most `limit`.
+fn exact_first(exact: Option<i64>, ranked: impl Iterator<Item = i64>, limit: usize) -> Vec<i64> {
+    exact
+        .into_iter()
+        .chain(ranked.filter(|id| Some(*id) != exact))
+        .take(limit)
+        .collect()
+}
+
 fn is_web_url(q: &str) -> bool {
     url::Url::parse(q.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
@@ -113,17 +122,7 @@ async fn search_v2(
             } else {
                 None
             };
-            let ids: Vec<i64> = exact
-                .into_iter()
-                .chain(
-                    found
-                        .accounts
-                        .iter()
-                        .map(|a| a.id)
-                        .filter(|id| Some(*id) != exact),
-                )
-                .take(limit)
-                .collect();
+            let ids = exact_first(exact, found.accounts.iter().map(|a| a.id), limit);
             out.accounts = relationships::accounts(&svc, ids)
                 .await?
                 .iter()
@@ -143,17 +142,7 @@ async fn search_v2(
             } else {
                 None
             };
-            let ids: Vec<i64> = exact
-                .into_iter()
-                .chain(
-                    found
-                        .posts
-                        .iter()
-                        .map(|p| p.id)
-                        .filter(|id| Some(*id) != exact),
-                )
-                .take(limit)
-                .collect();
+            let ids = exact_first(exact, found.posts.iter().map(|p| p.id), limit);
             let views = posts::get_statuses(&svc, ids, Some(user.id)).await?;
             out.statuses = entities::Status::list(&views, &base);
         }

@@ -141,6 +141,14 @@ async fn count_posts(app: &TestApp) -> i64 {
         .unwrap()
 }
 
+async fn count_follows(app: &TestApp) -> i64 {
+    app.svc
+        .db
+        .run(|conn| Ok(follows::table.count().get_result::<i64>(conn)?))
+        .await
+        .unwrap()
+}
+
 async fn api_json(app: &TestApp, path: &str) -> Value {
     let res = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "{path}");
@@ -682,14 +690,7 @@ async fn accepted_follows_bring_remote_posts_home() {
         json!("http://tidings.test/users/alice#follows/1"),
     );
     accepted(signed_by(&w.app, &w.remote, &reject).await);
-    let left: i64 = w
-        .app
-        .svc
-        .db
-        .run(|conn| Ok(follows::table.count().get_result(conn)?))
-        .await
-        .unwrap();
-    assert_eq!(left, 0);
+    assert_eq!(count_follows(&w.app).await, 0);
 }
 
 #[tokio::test]
@@ -853,14 +854,7 @@ async fn activities_arriving_together_are_each_applied_or_refused_alone() {
         json!("http://tidings.test/users/alice"),
     );
     accepted(signed_by(&w.app, &w.remote, &fixed).await);
-    let followers: i64 = w
-        .app
-        .svc
-        .db
-        .run(|conn| Ok(follows::table.count().get_result(conn)?))
-        .await
-        .unwrap();
-    assert_eq!(followers, 1);
+    assert_eq!(count_follows(&w.app).await, 1);
 }
 
 /// A post seen elsewhere, pasted into search: it is fetched from its server with the
