@@ -11,7 +11,7 @@ use super::entities::{self, Account, Report, SearchResults, Tag};
 use super::params::{HtmlQuery, flag, id_list, opt_id, string_list};
 use super::{ApiForm, Auth};
 use crate::error::AppError;
-use crate::federation::{inbox, resolve};
+use crate::federation::resolve;
 use crate::service::reports::{self, ReportTarget};
 use crate::service::{
     PAGE_SIZE, Services, bookmarks, notification_feed, posts, relationships, search, timelines,
@@ -74,10 +74,6 @@ fn exact_first(exact: Option<i64>, ranked: impl Iterator<Item = i64>, limit: usi
         .collect()
 }
 
-fn is_web_url(q: &str) -> bool {
-    url::Url::parse(q.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-}
-
 /// `GET /api/v2/search`: accounts by name, posts by words or `#tag` (full text, in rank
 /// order), hashtags by prefix. `offset` moves by pages of 20 for posts.
 async fn search_v2(
@@ -131,14 +127,10 @@ async fn search_v2(
         }
         if want("statuses") {
             // A post's URL: that post first (stored, or fetched from its server when asked).
-            let exact = if q.resolve && offset == 0 && is_web_url(&q.q) {
-                match inbox::resolve_note(&svc, q.q.trim()).await {
-                    Ok(found) => Some(found.id),
-                    Err(e) => {
-                        tracing::info!(query = q.q, error = %e, "no post at this URL");
-                        None
-                    }
-                }
+            let exact = if q.resolve && offset == 0 {
+                resolve::resolve_post_query(&svc, &q.q)
+                    .await
+                    .map(|found| found.id)
             } else {
                 None
             };

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use url::Url;
 
 use super::fetch::{self, FetchError, check_url, read_limited};
+use super::inbox::{FoundNote, resolve_note};
 use super::protocol::Jrd;
 use crate::db::models::Account;
 use crate::db::schema::accounts;
@@ -137,15 +138,34 @@ pub async fn resolve_url(svc: &Services, url: &Url) -> Result<Option<Account>, F
     Ok(Some(account))
 }
 
+/// A search box's text when it is an http(s) URL.
+fn web_url(q: &str) -> Option<Url> {
+    Url::parse(q.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// What a search box holds, resolved to a post when it is the URL of one (ours, stored,
+/// or fetched from its server with its thread); `None` for anything else or when the
+/// lookup fails (logged).
+pub async fn resolve_post_query(svc: &Services, q: &str) -> Option<FoundNote> {
+    let url = web_url(q)?;
+    match resolve_note(svc, url.as_str()).await {
+        Ok(found) => Some(found),
+        Err(e) => {
+            tracing::info!(query = q.trim(), error = %e, "no post at this URL");
+            None
+        }
+    }
+}
+
 /// What a search box holds, resolved to a remote account when it is a handle or an
 /// http(s) URL of an actor; `None` for anything else or when the lookup fails (logged).
 pub async fn resolve_query(svc: &Services, q: &str) -> Option<Account> {
     let q = q.trim();
     let found = if let Some(handle) = Handle::parse(q) {
         resolve_handle(svc, &handle).await
-    } else if let Ok(url) = Url::parse(q)
-        && matches!(url.scheme(), "http" | "https")
-    {
+    } else if let Some(url) = web_url(q) {
         resolve_url(svc, &url).await
     } else {
         return None;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::context::Ctx;
 use super::pages::{AccountHit, FollowButton, FormErrors, SearchPage, render_status};
 use crate::error::AppError;
-use crate::federation::{inbox, resolve};
+use crate::federation::resolve;
 use crate::service::views::AuthorView;
 use crate::service::{Services, relationships, reports, search};
 
@@ -53,12 +53,9 @@ pub async fn search_page(
     // server if need be (how people answer a post they saw elsewhere).
     if ctx.user.is_some()
         && page == 1
-        && url::Url::parse(&query).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        && let Some(found) = resolve::resolve_post_query(&svc, &query).await
     {
-        match inbox::resolve_note(&svc, &query).await {
-            Ok(found) => return Ok(Redirect::to(&found.path()).into_response()),
-            Err(e) => tracing::debug!(query, error = %e, "no post at this URL"),
-        }
+        return Ok(Redirect::to(&found.path()).into_response());
     }
     match search::search(&svc, &query, page).await {
         Ok(results) => {

@@ -152,26 +152,8 @@ impl FoundNote {
 /// its server with its author and the thread above it, then stored as if it had been
 /// delivered. `Err` carries why it cannot be had.
 pub async fn resolve_note(svc: &Services, url: &str) -> Result<FoundNote, String> {
-    let stored = |svc: Services, key: String| async move {
-        svc.db
-            .run(move |conn| {
-                Ok(posts::table
-                    .filter(posts::ap_id.eq(&key).or(posts::url.eq(&key)))
-                    .filter(posts::deleted_at.is_null())
-                    .filter(posts::removed_at.is_null())
-                    .select((posts::id, posts::in_reply_to_id))
-                    .first::<(i64, Option<i64>)>(conn)
-                    .optional()?
-                    .map(|(id, parent)| FoundNote {
-                        id,
-                        is_reply: parent.is_some(),
-                    }))
-            })
-            .await
-            .map_err(|e| e.public_message())
-    };
-    if let Some(id) = stored(svc.clone(), url.to_owned()).await? {
-        return Ok(id);
+    if let Some(found) = stored_note(svc, url).await? {
+        return Ok(found);
     }
     let note = fetch_note(svc, url).await?;
     let ap_id = note.note.id.clone();
@@ -188,9 +170,30 @@ pub async fn resolve_note(svc: &Services, url: &str) -> Result<FoundNote, String
         .write(move |conn| create(conn, &ctx, &chain))
         .await
         .map_err(|e| e.public_message())?;
-    stored(svc.clone(), ap_id)
+    stored_note(svc, &ap_id)
         .await?
         .ok_or_else(|| "the note was not stored".to_owned())
+}
+
+/// A visible stored post whose `id` or `url` is `key`.
+async fn stored_note(svc: &Services, key: &str) -> Result<Option<FoundNote>, String> {
+    let key = key.to_owned();
+    svc.db
+        .run(move |conn| {
+            Ok(posts::table
+                .filter(posts::ap_id.eq(&key).or(posts::url.eq(&key)))
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::removed_at.is_null())
+                .select((posts::id, posts::in_reply_to_id))
+                .first::<(i64, Option<i64>)>(conn)
+                .optional()?
+                .map(|(id, parent)| FoundNote {
+                    id,
+                    is_reply: parent.is_some(),
+                }))
+        })
+        .await
+        .map_err(|e| e.public_message())
 }
 
 /// Fetches a note (a parent, or one searched for) and its author (stored), checking both
