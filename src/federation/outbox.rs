@@ -69,6 +69,15 @@ fn inboxes_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>, AppError> {
         .collect())
 }
 
+/// The accounts whose follow of `account_id` was accepted.
+fn accepted_followers(conn: &mut DbConn, account_id: i64) -> Result<Vec<i64>, AppError> {
+    Ok(follows::table
+        .filter(follows::followed_id.eq(account_id))
+        .filter(follows::state.eq("accepted"))
+        .select(follows::follower_id)
+        .load(conn)?)
+}
+
 /// Queues `activity` once for each distinct inbox, never for our own domain.
 fn fan_out(
     conn: &mut DbConn,
@@ -161,11 +170,7 @@ pub fn post_event(
 
     let mut recipient_ids: Vec<i64> = Vec::new();
     if row.visibility != "direct" {
-        recipient_ids = follows::table
-            .filter(follows::followed_id.eq(author.id))
-            .filter(follows::state.eq("accepted"))
-            .select(follows::follower_id)
-            .load(conn)?;
+        recipient_ids = accepted_followers(conn, author.id)?;
     }
     if let Some((_, parent_author)) = &parent {
         recipient_ids.push(*parent_author);
@@ -248,11 +253,7 @@ pub fn profile_updated(conn: &mut DbConn, urls: &Urls, account_id: i64) -> Resul
     if account.suspended_at.is_some() {
         return Ok(());
     }
-    let followers: Vec<i64> = follows::table
-        .filter(follows::followed_id.eq(account.id))
-        .filter(follows::state.eq("accepted"))
-        .select(follows::follower_id)
-        .load(conn)?;
+    let followers = accepted_followers(conn, account.id)?;
     let mut inboxes = inboxes_of(conn, &followers)?;
     if inboxes.is_empty() {
         return Ok(());
