@@ -159,6 +159,7 @@ async fn receive(
     let (scheme, key_id) = signature_key_id(headers).map_err(|e| unauthorized(e.to_string()))?;
     let actor_url = key_id_to_actor(&key_id).map_err(|e| unauthorized(e.to_string()))?;
     let check = |pem: &str| verify(svc, scheme, method, uri, headers, body, pem);
+    let generation = svc.signers.generation();
     let cached = svc
         .signers
         .get(actor_url.as_str())
@@ -180,7 +181,7 @@ async fn receive(
     if signer.suspended_at.is_some() {
         return Err(AppError::new(ErrorKind::Denied("the actor is suspended".into())).into());
     }
-    svc.signers.put(&signer);
+    svc.signers.put(&signer, generation);
 
     // The signer must be the actor, and the activity must come from the actor's server.
     let actor =
