@@ -518,6 +518,8 @@ struct Ingestion {
     p50_ms: f64,
     p99_ms: f64,
     server_cpu_us_per_activity: f64,
+    /// CPU of this benchmark's sending client, which shares the machine with the server.
+    client_cpu_us_per_activity: f64,
     openssl_verifies_per_sec_per_core: f64,
     cores: usize,
 }
@@ -571,9 +573,10 @@ async fn ingestion(args: &Args, bin: &Path, peer: &Peer) -> anyhow::Result<Inges
     if warm_errors > 0 {
         bail!("{warm_errors} warm-up activities were refused");
     }
-    let cpu0 = cpu_seconds(Some(server.pid));
+    let (cpu0, client0) = (cpu_seconds(Some(server.pid)), cpu_seconds(None));
     let (mut lat, errors, wall) = send_all(server.addr, Arc::new(measured), args.connections).await;
     let cpu = cpu_seconds(Some(server.pid)) - cpu0;
+    let client_cpu = cpu_seconds(None) - client0;
     lat.sort_unstable();
     let stored = server.count("SELECT COUNT(*) AS n FROM posts WHERE local = false")?;
     let verifies = openssl_verifies_per_sec(&peer.state.keys[0]);
@@ -588,12 +591,14 @@ async fn ingestion(args: &Args, bin: &Path, peer: &Peer) -> anyhow::Result<Inges
         p50_ms: pct(&lat, 0.5),
         p99_ms: pct(&lat, 0.99),
         server_cpu_us_per_activity: cpu * 1e6 / lat.len().max(1) as f64,
+        client_cpu_us_per_activity: client_cpu * 1e6 / lat.len().max(1) as f64,
         openssl_verifies_per_sec_per_core: verifies,
         cores,
     };
     println!(
         "inbox ingestion ({}): {:.0} activities/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, \
-         {} remote posts stored, server CPU {:.0} µs/activity \
+         {} remote posts stored, server CPU {:.0} µs/activity (sending client {:.0} µs; \
+         projected for the server alone on {} cores: {:.0}/s) \
          | bound: OpenSSL verify {:.0}/s per core × {} cores",
         args.backend,
         r.per_sec,
@@ -602,6 +607,9 @@ async fn ingestion(args: &Args, bin: &Path, peer: &Peer) -> anyhow::Result<Inges
         r.errors,
         r.stored_posts,
         r.server_cpu_us_per_activity,
+        r.client_cpu_us_per_activity,
+        r.cores,
+        r.cores as f64 * 1e6 / r.server_cpu_us_per_activity.max(1.0),
         r.openssl_verifies_per_sec_per_core,
         r.cores
     );

@@ -2,6 +2,7 @@
 //!
 //! Everything above this module talks to [`Db`]; it knows nothing of HTTP or federation.
 
+mod checkpoint;
 pub mod ids;
 pub mod models;
 pub mod schema;
@@ -76,10 +77,14 @@ impl ManageConnection for Manager {
         match self.backend {
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
-                conn.batch_execute(
+                // temp_store: the inbox gives each activity a savepoint, whose journal of
+                // changed pages would otherwise be a temporary file written at every insert.
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                )
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA wal_autocheckpoint = {}; PRAGMA temp_store = MEMORY;",
+                    checkpoint::FALLBACK_PAGES
+                ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -102,6 +107,8 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// SQLite: keeps the WAL checkpoint thread running.
+    _checkpointer: Option<std::sync::Arc<checkpoint::Alive>>,
 }
 
 impl Db {
@@ -126,6 +133,13 @@ impl Db {
             .map_err(|e| anyhow::anyhow!("cannot connect to {} database: {e}", backend.name()))?;
         run_migrations(&mut first)?;
         drop(first);
+        let checkpointer = match backend {
+            Backend::Sqlite => Some(
+                checkpoint::start(&manager)
+                    .map_err(|e| anyhow::anyhow!("cannot start the WAL checkpointer: {e}"))?,
+            ),
+            Backend::Postgres => None,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
@@ -135,7 +149,11 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open {} pool: {e}", backend.name()))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            _checkpointer: checkpointer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -209,7 +227,10 @@ where
         DbConn::Sqlite(_) => {
             conn.batch_execute("BEGIN IMMEDIATE")
                 .map_err(AppError::internal)?;
-            match f(conn) {
+            match f(conn).and_then(|v| {
+                flush_search_index(conn)?;
+                Ok(v)
+            }) {
                 Ok(v) => {
                     conn.batch_execute("COMMIT").map_err(AppError::internal)?;
                     Ok(v)
@@ -228,6 +249,20 @@ where
         WRITE_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
     result
+}
+
+/// SQLite: indexes for search the posts that this transaction wrote (queued by triggers in
+/// `posts_fts_queue`), in one statement before the commit. FTS5 writes a new index segment
+/// at every savepoint, so indexing from the triggers themselves cost the inbox's batches,
+/// which take one savepoint per activity, a segment per post.
+fn flush_search_index(conn: &mut DbConn) -> Result<(), AppError> {
+    conn.batch_execute(
+        "INSERT INTO posts_fts (rowid, headline, body) \
+         SELECT p.id, COALESCE(p.headline, ''), p.body \
+         FROM posts_fts_queue q JOIN posts p ON p.id = q.post_id; \
+         DELETE FROM posts_fts_queue;",
+    )
+    .map_err(AppError::internal)
 }
 
 /// Counts committed write transactions in this process, so caches of read results can

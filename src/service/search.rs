@@ -1,7 +1,9 @@
 //! Search: stories and replies by words (full text) or by #tag, accounts by name.
 //!
 //! Full text is the one place where the backends differ. SQLite keeps the FTS5 table
-//! `posts_fts(headline, body)` (rowid = posts.id), PostgreSQL the generated column
+//! `posts_fts(headline, body)` (rowid = posts.id; triggers queue changed posts in
+//! `posts_fts_queue`, and `db::write_tx` indexes them just before its commit, so a
+//! post is searchable once its transaction is committed), PostgreSQL the generated column
 //! `posts.search` (a 'simple' tsvector, deliberately absent from schema.rs). [`ranked_ids`]
 //! asks the backend for one page of matching post ids in rank order; everything else,
 //! loading the posts, their authors and tags, is the shared diesel DSL.

@@ -810,7 +810,13 @@ async fn activities_arriving_together_are_each_applied_or_refused_alone() {
 
     let notes: Vec<Value> = (0..30)
         .map(|i| {
-            let n = note(&w.peer, &w.remote, &format!("many-{i}"), None, "<p>hi</p>");
+            let n = note(
+                &w.peer,
+                &w.remote,
+                &format!("many-{i}"),
+                None,
+                "<p>hi gathered</p>",
+            );
             create(&w.remote, &n)
         })
         .collect();
@@ -843,6 +849,21 @@ async fn activities_arriving_together_are_each_applied_or_refused_alone() {
     );
     assert!(ok.iter().all(|(s, _)| *s == StatusCode::ACCEPTED), "{ok:?}");
     assert_eq!(count_posts(&w.app).await, before + 30);
+    // Each stored note is found by its words: the batch indexed them all for search.
+    let api = crate::api::token_for(&w.app, "alice", "read").await;
+    let mut found = std::collections::HashSet::new();
+    for offset in [0, 20] {
+        let page = api
+            .get(&format!(
+                "/api/v2/search?q=gathered&type=statuses&offset={offset}"
+            ))
+            .await
+            .ok();
+        for s in page["statuses"].as_array().unwrap() {
+            found.insert(s["uri"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(found.len(), 30, "{found:?}");
     let p = post_by_id(&w.app, story).await;
     assert_eq!((p.up_count, p.down_count), (1, 0), "the Like counted once");
 

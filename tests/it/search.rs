@@ -212,9 +212,10 @@ async fn replies_are_found_and_link_to_their_own_page() {
     let author = account_id(&app, "threader").await;
     let reply = tidings::db::ids::new_id();
     let ap_id = format!("{}/replies/{reply}", app.svc.base_url());
+    // Posts are written in write transactions, which index them for search on commit.
     app.svc
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let now = Utc::now().naive_utc();
             diesel::insert_into(posts::table)
                 .values((
