@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::federation::resolve;
 use crate::service::reports::{self, ReportTarget};
 use crate::service::{
-    PAGE_SIZE, Services, bookmarks, notification_feed, posts, relationships, search, timelines,
+    Services, bookmarks, notification_feed, posts, relationships, search, timelines,
 };
 
 const AVATAR_PNG: &[u8] = include_bytes!("static/avatar.png");
@@ -104,8 +104,7 @@ async fn search_v2(
         return Ok(Json(out));
     }
     if want("accounts") || want("statuses") {
-        let page = offset / PAGE_SIZE as u32 + 1;
-        let found = search::search(&svc, &q.q, page).await?;
+        let found = search::search_range(&svc, &q.q, i64::from(offset), limit as i64).await?;
         if want("accounts") {
             // A handle or an actor URL: that account first (stored, or resolved when asked).
             let exact = if q.resolve && offset == 0 {

@@ -156,11 +156,27 @@ fn pg_query(words: &[String]) -> (String, String) {
     }
 }
 
-/// Searches stories and replies by words and #tags, and accounts by name.
+/// Searches stories and replies by words and #tags, and accounts by name: page `page`
+/// (from 1) of [`PAGE_SIZE`] posts.
 ///
 /// An empty query gives empty results; a query longer than [`MAX_QUERY_CHARS`] is a
 /// validation error on the field `q`.
 pub async fn search(svc: &Services, query: &str, page: u32) -> Result<SearchResults, AppError> {
+    let page = page.max(1);
+    let mut found = search_range(svc, query, i64::from(page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
+    found.page = page;
+    Ok(found)
+}
+
+/// Like [`search`], for the client API: `limit` posts after the first `offset` (accounts
+/// only with the first window).
+pub async fn search_range(
+    svc: &Services,
+    query: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<SearchResults, AppError> {
+    let (offset, limit) = (offset.max(0), limit.max(1));
     // Control characters (NUL above all) have no place in a search and upset PostgreSQL.
     let cleaned: String = query
         .chars()
@@ -174,7 +190,7 @@ pub async fn search(svc: &Services, query: &str, page: u32) -> Result<SearchResu
             format!("A search has at most {MAX_QUERY_CHARS} characters (this one has {len})."),
         ));
     }
-    let page = page.max(1);
+    let page = (offset / limit + 1) as u32;
     let parsed = parse(query);
     if parsed.words.is_empty() && parsed.tags.is_empty() {
         return Ok(SearchResults {
@@ -182,10 +198,9 @@ pub async fn search(svc: &Services, query: &str, page: u32) -> Result<SearchResu
             ..SearchResults::default()
         });
     }
-    let offset = i64::from(page - 1) * PAGE_SIZE;
     svc.db
         .run(move |conn| {
-            let accounts = if page == 1 && !parsed.words.is_empty() {
+            let accounts = if offset == 0 && !parsed.words.is_empty() {
                 find_accounts(conn, &parsed.words.join(" "))?
             } else {
                 Vec::new()
@@ -194,12 +209,12 @@ pub async fn search(svc: &Services, query: &str, page: u32) -> Result<SearchResu
                 // A tag nobody has used: nothing can carry it.
                 None => Vec::new(),
                 Some(tag_ids) if parsed.words.is_empty() => {
-                    tagged_ids(conn, &tag_ids, PAGE_SIZE + 1, offset)?
+                    tagged_ids(conn, &tag_ids, limit + 1, offset)?
                 }
-                Some(tag_ids) => ranked_ids(conn, &parsed.words, &tag_ids, PAGE_SIZE + 1, offset)?,
+                Some(tag_ids) => ranked_ids(conn, &parsed.words, &tag_ids, limit + 1, offset)?,
             };
-            let has_more = ids.len() as i64 > PAGE_SIZE;
-            ids.truncate(PAGE_SIZE as usize);
+            let has_more = ids.len() as i64 > limit;
+            ids.truncate(limit as usize);
             let posts = load_hits(conn, &ids, &parsed.words)?;
             Ok(SearchResults {
                 accounts,
