@@ -18,6 +18,7 @@ use crate::db::ids;
 use crate::db::models::{Account, ModAction, Report};
 use crate::db::schema::{accounts, mod_actions, posts, reports, sessions};
 use crate::error::AppError;
+use crate::federation::outbox::{self, PostEvent};
 
 /// A note has at most this many characters.
 pub const MAX_NOTE: usize = 1000;
@@ -350,7 +351,8 @@ fn matching_report(
 }
 
 /// Removes a post from view (for a story, its whole thread). A report given with it is
-/// resolved by the same action.
+/// resolved by the same action. A post of ours is deleted on the servers it went to (a
+/// `Delete`, as when its author deletes it): peers have no "removed" state of their own.
 pub async fn remove_post(
     svc: &Services,
     moderator: &Account,
@@ -361,6 +363,7 @@ pub async fn remove_post(
     require_moderator(moderator)?;
     let note = check_note(note)?;
     let moderator_id = moderator.id;
+    let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
             recheck(conn, moderator_id, false)?;
@@ -384,6 +387,7 @@ pub async fn remove_post(
             if let Some(r) = report.filter(|r| r.status == "open") {
                 close_report(conn, r.id, "resolved", moderator_id)?;
             }
+            outbox::post_event(conn, &urls, post_id, PostEvent::Deleted)?;
             log_action(
                 conn,
                 moderator_id,

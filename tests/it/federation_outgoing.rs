@@ -255,6 +255,35 @@ async fn followers_get_create_update_and_delete_once_per_server() {
     );
 }
 
+/// A moderator's removal of one of our stories deletes it on the followers' servers too,
+/// as its author's deletion would.
+#[tokio::test]
+async fn a_story_removed_by_a_moderator_is_deleted_on_followers_servers() {
+    let (app, mut alice) = spawn().await;
+    let mut boss = crate::moderation::admin(&app, "boss").await;
+    let peer = RecordingPeer::start(&["ann"]).await;
+    remote_follows_alice(&app, &peer, "ann").await;
+    let id = alice.post_story("Against the rules", "Spam #spam").await;
+    peer.wait_for("/inbox", "Create", 1).await;
+
+    let res = boss
+        .post_form(
+            &format!("/moderation/posts/{id}/remove"),
+            &[("note", "spam")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
+    let got = peer.wait_for("/inbox", "Delete", 1).await;
+    assert_signed_by_alice(&app, &got[0]).await;
+    let delete = got[0].json();
+    assert_eq!(delete["actor"], ALICE);
+    assert_eq!(delete["object"]["type"], "Tombstone");
+    assert_eq!(
+        delete["object"]["id"],
+        format!("http://tidings.test/stories/{id}")
+    );
+}
+
 #[tokio::test]
 async fn a_post_without_remote_followers_sends_nothing() {
     let (app, mut alice) = spawn().await;
