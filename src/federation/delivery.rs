@@ -40,11 +40,6 @@ const LEASE: Duration = Duration::minutes(5);
 pub const GIVE_UP_AFTER: Duration = Duration::days(3);
 /// How often the worker looks for due rows when it has nothing to do.
 const IDLE_POLL: StdDuration = StdDuration::from_millis(200);
-
-/// How long finished deliveries are gathered before they are recorded together. With one
-/// transaction per finished delivery, recording and re-claiming cost an eighth of the CPU
-/// of sending one story to 1,000 servers.
-const GATHER: StdDuration = StdDuration::from_millis(10);
 /// Delivered rows are kept this long (to look into), then deleted.
 pub const KEEP_DELIVERED: Duration = Duration::days(1);
 /// How often delivered rows are pruned.
@@ -164,14 +159,6 @@ pub fn start(svc: Services) -> JoinHandle<()> {
             };
             if let Some(r) = done {
                 finish(r);
-                // Deliveries sent together finish together: what finishes within a moment
-                // is recorded in the same transaction, and its slots refilled by one claim.
-                let until = tokio::time::Instant::now() + GATHER;
-                while let Ok(Some(r)) =
-                    tokio::time::timeout_at(until, in_flight.join_next_with_id()).await
-                {
-                    finish(r);
-                }
             }
             while let Some(r) = in_flight.try_join_next_with_id() {
                 finish(r);

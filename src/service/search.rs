@@ -162,10 +162,8 @@ fn pg_query(words: &[String]) -> (String, String) {
 /// An empty query gives empty results; a query longer than [`MAX_QUERY_CHARS`] is a
 /// validation error on the field `q`.
 pub async fn search(svc: &Services, query: &str, page: u32) -> Result<SearchResults, AppError> {
-    let page = page.max(1);
-    let mut found = search_range(svc, query, i64::from(page - 1) * PAGE_SIZE, PAGE_SIZE).await?;
-    found.page = page;
-    Ok(found)
+    let offset = i64::from(page.max(1) - 1) * PAGE_SIZE;
+    search_range(svc, query, offset, PAGE_SIZE).await
 }
 
 /// Like [`search`], for the client API: `limit` posts after the first `offset` (accounts
