@@ -57,6 +57,19 @@ async fn assert_signed_by_alice(app: &TestApp, r: &Received) {
 }
 
 /// The remote actor `name` of `peer` follows alice (through alice's inbox).
+/// The peer's shared inbox got alice's signed `Delete` of the story `id`, as a Tombstone.
+async fn assert_story_deleted(app: &TestApp, peer: &RecordingPeer, id: i64) {
+    let got = peer.wait_for("/inbox", "Delete", 1).await;
+    assert_signed_by_alice(app, &got[0]).await;
+    let delete = got[0].json();
+    assert_eq!(delete["actor"], ALICE);
+    assert_eq!(delete["object"]["type"], "Tombstone");
+    assert_eq!(
+        delete["object"]["id"],
+        format!("http://tidings.test/stories/{id}")
+    );
+}
+
 async fn remote_follows_alice(app: &TestApp, peer: &RecordingPeer, name: &str) {
     let actor = peer.actor(name);
     let follow = json!({
@@ -233,12 +246,7 @@ async fn followers_get_create_update_and_delete_once_per_server() {
     // Deleted: Delete of a Tombstone.
     let res = alice.post_form(&format!("/stories/{id}/delete"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
-    let got = peer.wait_for("/inbox", "Delete", 1).await;
-    assert_signed_by_alice(&app, &got[0]).await;
-    let delete = got[0].json();
-    assert_eq!(delete["actor"], ALICE);
-    assert_eq!(delete["object"]["type"], "Tombstone");
-    assert_eq!(delete["object"]["id"], story);
+    assert_story_deleted(&app, &peer, id).await;
     other.wait_for("/inbox", "Delete", 1).await;
 
     // Once per server: two followers on one host got one copy of each.
@@ -273,15 +281,7 @@ async fn a_story_removed_by_a_moderator_is_deleted_on_followers_servers() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
-    let got = peer.wait_for("/inbox", "Delete", 1).await;
-    assert_signed_by_alice(&app, &got[0]).await;
-    let delete = got[0].json();
-    assert_eq!(delete["actor"], ALICE);
-    assert_eq!(delete["object"]["type"], "Tombstone");
-    assert_eq!(
-        delete["object"]["id"],
-        format!("http://tidings.test/stories/{id}")
-    );
+    assert_story_deleted(&app, &peer, id).await;
 }
 
 #[tokio::test]
