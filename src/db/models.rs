@@ -1,4 +1,9 @@
 //! Database rows. These never leave the service layer as wire types.
+//!
+//! Insertable rows say `treat_none_as_default_value = false`: a `None` is written as NULL
+//! (no nullable column has another default), so an insert's SQL is the same whatever the
+//! values and the backend keeps it as a prepared statement. Diesel does not cache an
+//! insert that may write `DEFAULT`, and PostgreSQL then parses and plans it every time.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -42,6 +47,7 @@ impl Account {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = accounts)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewAccount<'a> {
     pub id: i64,
     pub username: &'a str,
@@ -102,6 +108,7 @@ pub struct Post {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = posts)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewPost<'a> {
     pub id: i64,
     pub account_id: i64,
@@ -129,6 +136,7 @@ pub struct Tag {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = tags)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewTag<'a> {
     pub id: i64,
     pub name: &'a str,
@@ -138,6 +146,7 @@ pub struct NewTag<'a> {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = post_tags)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct PostTag {
     pub tag_id: i64,
     pub post_id: i64,
@@ -146,6 +155,7 @@ pub struct PostTag {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Session {
     pub token_hash: String,
     pub account_id: i64,
@@ -155,6 +165,7 @@ pub struct Session {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = votes)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Vote {
     pub id: i64,
     pub ap_id: String,
@@ -167,6 +178,7 @@ pub struct Vote {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = reactions)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Reaction {
     pub id: i64,
     pub ap_id: String,
@@ -178,6 +190,7 @@ pub struct Reaction {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = announces)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Announce {
     pub id: i64,
     pub ap_id: String,
@@ -188,6 +201,7 @@ pub struct Announce {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = story_follows)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct StoryFollow {
     pub account_id: i64,
     pub post_id: i64,
@@ -196,6 +210,7 @@ pub struct StoryFollow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = notifications)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Notification {
     pub id: i64,
     pub account_id: i64,
@@ -209,6 +224,7 @@ pub struct Notification {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = reports)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Report {
     pub id: i64,
     pub ap_id: String,
@@ -224,6 +240,7 @@ pub struct Report {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = mod_actions)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct ModAction {
     pub id: i64,
     pub moderator_id: i64,
@@ -237,6 +254,7 @@ pub struct ModAction {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = oauth_apps)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct OauthApp {
     pub id: i64,
     pub name: String,
@@ -250,6 +268,7 @@ pub struct OauthApp {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = oauth_codes)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct OauthCode {
     pub code_hash: String,
     pub app_id: i64,
@@ -264,6 +283,7 @@ pub struct OauthCode {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = oauth_tokens)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct OauthToken {
     pub token_hash: String,
     pub app_id: i64,
@@ -275,6 +295,7 @@ pub struct OauthToken {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = follows)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Follow {
     pub id: i64,
     pub ap_id: String,
@@ -286,6 +307,7 @@ pub struct Follow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bookmarks)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Bookmark {
     pub id: i64,
     pub account_id: i64,
@@ -295,6 +317,7 @@ pub struct Bookmark {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = markers)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Marker {
     pub account_id: i64,
     pub timeline: String,
@@ -305,6 +328,7 @@ pub struct Marker {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct IdempotencyKey {
     pub account_id: i64,
     pub key: String,
@@ -315,6 +339,7 @@ pub struct IdempotencyKey {
 /// One queued outgoing activity for one inbox.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = deliveries)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Delivery {
     pub id: i64,
     pub inbox_url: String,

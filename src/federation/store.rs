@@ -293,6 +293,7 @@ pub async fn follow_page(
 /// The instance actor's key pair.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = instance_keys)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct InstanceKey {
     pub id: String,
     pub public_key_pem: String,

@@ -40,6 +40,11 @@ use parse::id_of;
 
 const DUPLICATE: &str = "duplicate activity";
 
+/// The refusal of an activity whose id was seen before (nothing was written for it).
+fn is_duplicate(e: &AppError) -> bool {
+    matches!(&e.kind, ErrorKind::Conflict(m) if m == DUPLICATE)
+}
+
 fn unauthorized(msg: impl Into<String>) -> FedError {
     AppError::new(ErrorKind::InvalidToken(msg.into())).into()
 }
@@ -235,7 +240,7 @@ async fn receive(
     }
     match done {
         Ok(()) => Ok(accepted()),
-        Err(e) if matches!(&e.kind, ErrorKind::Conflict(m) if m == DUPLICATE) => {
+        Err(e) if is_duplicate(&e) => {
             tracing::debug!("duplicate activity ignored");
             Ok(accepted())
         }

@@ -1,12 +1,13 @@
 //! Group commit for the inbox: verified activities are queued and one writer task applies
-//! up to [`MAX_BATCH`] of them per write transaction, each inside its own savepoint.
+//! up to [`MAX_BATCH`] of them per write transaction.
 //!
 //! One transaction per activity made the commit (the WAL write on SQLite, the WAL flush
 //! on PostgreSQL) the bottleneck of ingestion. A batch shares one commit, while each
-//! activity still succeeds or fails alone: its savepoint is released or rolled back, and
-//! its request gets its own answer. Idempotency stays per activity: the record of its id
-//! in `inbox_activities` is written in the same savepoint as its effect, so a duplicate
-//! inside one batch is seen like a duplicate across batches.
+//! activity still succeeds or fails alone, and its request gets its own answer: when one
+//! fails, the batch is written again with each activity in its own savepoint (see
+//! [`write_batch`]). Idempotency stays per activity: the record of its id in
+//! `inbox_activities` is written with its effect, so a duplicate inside one batch is seen
+//! like a duplicate across batches.
 //!
 //! A writer takes what is queued when it becomes free; it does not wait to fill a batch,
 //! so a lone activity is written at once. SQLite gets one writer (it has one write lock);
@@ -20,7 +21,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Ctx, DUPLICATE, Prepared, apply};
+use super::{Ctx, DUPLICATE, Prepared, apply, is_duplicate};
 use crate::db::schema::inbox_activities;
 use crate::db::{Backend, Db, DbConn, write_tx};
 use crate::error::AppError;
@@ -101,28 +102,50 @@ async fn run(db: Db, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Job, Reply)>>>) 
     }
 }
 
-/// Writes one batch and answers each job. An error inside one job (a refusal, or on
-/// PostgreSQL a deadlock with another writer) rolls back that job's savepoint only. When
-/// the transaction itself fails (cannot begin or commit), every job gets that error.
+/// Writes one batch and answers each job. Each job succeeds or fails alone: an error
+/// inside one job (a refusal, or on PostgreSQL a deadlock with another writer) undoes that
+/// job only. When the transaction itself fails (cannot begin or commit), every job gets
+/// that error.
+///
+/// The batch is first written without savepoints: two statements (round trips on
+/// PostgreSQL) fewer per activity. A job that is refused before it wrote anything (a
+/// duplicate) needs no undoing. Any other error rolls the whole transaction back, and the
+/// batch is written again with a savepoint around each job, which gives every job the
+/// same outcome it would have had alone.
 fn write_batch(conn: &mut DbConn, jobs: Vec<(Job, Reply)>) {
     let (jobs, replies): (Vec<Job>, Vec<Reply>) = jobs.into_iter().unzip();
     let size = jobs.len();
-    let outcome = write_tx(conn, |conn| {
+    let mut redo = false;
+    let mut outcome = write_tx(conn, |conn| {
         let mut results = Vec::with_capacity(size);
         for job in &jobs {
-            conn.batch_execute("SAVEPOINT inbox_activity")?;
             let result = record_and_apply(conn, job);
-            if result.is_ok() {
-                conn.batch_execute("RELEASE SAVEPOINT inbox_activity")?;
-            } else {
-                conn.batch_execute(
-                    "ROLLBACK TO SAVEPOINT inbox_activity; RELEASE SAVEPOINT inbox_activity",
-                )?;
+            if result.as_ref().is_err_and(|e| !is_duplicate(e)) {
+                redo = true;
+                return Err(AppError::internal(anyhow::anyhow!("redo with savepoints")));
             }
             results.push(result);
         }
         Ok(results)
     });
+    if redo {
+        outcome = write_tx(conn, |conn| {
+            let mut results = Vec::with_capacity(size);
+            for job in &jobs {
+                conn.batch_execute("SAVEPOINT inbox_activity")?;
+                let result = record_and_apply(conn, job);
+                if result.is_ok() {
+                    conn.batch_execute("RELEASE SAVEPOINT inbox_activity")?;
+                } else {
+                    conn.batch_execute(
+                        "ROLLBACK TO SAVEPOINT inbox_activity; RELEASE SAVEPOINT inbox_activity",
+                    )?;
+                }
+                results.push(result);
+            }
+            Ok(results)
+        });
+    }
     match outcome {
         Ok(results) => {
             for (reply, result) in replies.into_iter().zip(results) {
