@@ -97,6 +97,27 @@ pub(crate) fn insert_story(
     link_tags(conn, post.id, tags)
 }
 
+/// Like [`insert_story`], for a remote story that may be stored already (fetched earlier
+/// as a reply's parent, or delivered again under another activity id): when its `ap_id`
+/// is known nothing is written. One statement instead of a lookup and an insert. Returns
+/// whether it was stored.
+pub(crate) fn insert_remote_story(
+    conn: &mut DbConn,
+    post: &NewPost<'_>,
+    tags: Vec<(i64, String)>,
+) -> Result<bool, AppError> {
+    let inserted = crate::native!(conn, |c| diesel::insert_into(posts::table)
+        .values(post)
+        .on_conflict(posts::ap_id)
+        .do_nothing()
+        .execute(c))?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    link_tags(conn, post.id, tags)?;
+    Ok(true)
+}
+
 /// Edits a story; only its author may.
 pub async fn update(
     svc: &Services,

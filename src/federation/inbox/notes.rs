@@ -19,7 +19,7 @@ use crate::federation::FedError;
 use crate::federation::fetch::{self, parse_actor};
 use crate::service::notifications::{self, Kind};
 use crate::service::replies::{NewReply, insert_reply};
-use crate::service::stories::{ensure_tag_names_in_tx, insert_story, rewrite, soft_delete};
+use crate::service::stories::{ensure_tag_names_in_tx, insert_remote_story, rewrite, soft_delete};
 use crate::service::{Services, lock_post};
 
 /// Parents fetched at most for one incoming reply.
@@ -281,7 +281,8 @@ pub(super) fn create(conn: &mut DbConn, ctx: &Ctx, chain: &[Resolved]) -> Result
 
 fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
     let note = &r.note;
-    if post_by_ap_id(conn, &note.id)?.is_some() {
+    // A story we have already is recognised by its insert (one statement fewer).
+    if note.in_reply_to.is_some() && post_by_ap_id(conn, &note.id)?.is_some() {
         return Ok(());
     }
     let visibility = note.audience.visibility().unwrap_or("public");
@@ -320,7 +321,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
         }
         None => {
             let headline = note.headline();
-            insert_story(
+            let stored = insert_remote_story(
                 conn,
                 &NewPost {
                     id,
@@ -339,6 +340,9 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
                 },
                 tags,
             )?;
+            if !stored {
+                return Ok(());
+            }
             for account_id in mentioned {
                 notifications::notify(conn, account_id, Kind::Mention, r.author_id, Some(id), "")?;
             }

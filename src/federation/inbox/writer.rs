@@ -55,7 +55,7 @@ pub struct InboxWriter {
 fn writers(db: &Db) -> usize {
     match db.backend() {
         Backend::Sqlite => 1,
-        Backend::Postgres => 4,
+        Backend::Postgres => 2,
     }
 }
 
