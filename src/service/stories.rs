@@ -1,5 +1,7 @@
 //! Stories: publish, edit, delete, read one, and the lists (front page, tag, profile).
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -291,17 +293,47 @@ fn find_tag_id(conn: &mut DbConn, key: &str) -> Result<Option<i64>, AppError> {
         .optional())?)
 }
 
+/// Ids of existing tags by normalised name, read in one query for many notes at once
+/// (the inbox's batches). Tags are never deleted, so an id read here stays good.
+pub(crate) type KnownTags = HashMap<String, i64>;
+
+/// The tags of `names` that exist, in one query.
+pub(crate) fn known_tags<'a>(
+    conn: &mut DbConn,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<KnownTags, AppError> {
+    let mut keys: Vec<String> = names.map(normalize_tag).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(KnownTags::new());
+    }
+    let found: Vec<(String, i64)> = tags::table
+        .filter(tags::name_lower.eq_any(&keys))
+        .select((tags::name_lower, tags::id))
+        .load(conn)?;
+    Ok(found.into_iter().collect())
+}
+
 /// Tags by name like [`ensure_tag_names`], for callers inside a write transaction (the
-/// inbox's batches): each new tag is inserted in its own savepoint, so losing a race for
-/// the same tag (a unique violation, which aborts a PostgreSQL transaction) rolls back
-/// only that insert, and the winner's row is read.
+/// inbox's batches): tags in `known` are not looked up again; each new tag is inserted
+/// in its own savepoint, so losing a race for the same tag (a unique violation, which
+/// aborts a PostgreSQL transaction) rolls back only that insert, and the winner's row is
+/// read.
 pub(crate) fn ensure_tag_names_in_tx(
     conn: &mut DbConn,
     names: Vec<String>,
+    known: &KnownTags,
 ) -> Result<Vec<(i64, String)>, AppError> {
     names
         .into_iter()
-        .map(|name| Ok((tag_id_for_in(conn, &name, true)?, name)))
+        .map(|name| {
+            let id = match known.get(&normalize_tag(&name)) {
+                Some(id) => *id,
+                None => tag_id_for_in(conn, &name, true)?,
+            };
+            Ok((id, name))
+        })
         .collect()
 }
 

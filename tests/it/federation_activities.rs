@@ -891,6 +891,98 @@ async fn activities_arriving_together_are_each_applied_or_refused_alone() {
     assert_eq!(count_follows(&w.app).await, 1);
 }
 
+/// Incoming hashtags join the tags that exist here, whatever their case, and new ones are
+/// made once, also when the notes that carry them arrive together (the inbox reads the
+/// existing tags of a whole batch in one query).
+#[tokio::test]
+async fn incoming_hashtags_join_existing_tags_and_new_ones_are_made_once() {
+    let mut w = world().await;
+    let local = w
+        .alice
+        .post_story("Local Rust news", "About #Rust today.")
+        .await;
+    let tagged = |i: usize, tags: &[&str]| {
+        let mut n = note(
+            &w.peer,
+            &w.remote,
+            &format!("tagged-{i}"),
+            None,
+            "<p>tagged</p>",
+        );
+        n["tag"] = json!(
+            tags.iter()
+                .map(|t| json!({"type": "Hashtag", "name": t,
+                                "href": format!("{}/tags/{}", w.peer.base, &t[1..])}))
+                .collect::<Vec<_>>()
+        );
+        n
+    };
+    // First together: one tag that exists, one that does not, and both.
+    let mut notes: Vec<Value> = (0..12)
+        .map(|i| match i % 3 {
+            0 => tagged(i, &["#rust"]),
+            1 => tagged(i, &["#RUST", "#Brandnew"]),
+            _ => tagged(i, &["#brandNEW"]),
+        })
+        .collect();
+    // Then together, once both tags exist: one tag each.
+    let second: Vec<Value> = (12..24)
+        .map(|i| match i % 3 {
+            0 => tagged(i, &["#Rust"]),
+            1 => tagged(i, &["#rust"]),
+            _ => tagged(i, &["#brandnew"]),
+        })
+        .collect();
+    for wave in [notes.clone(), second.clone()] {
+        let creates: Vec<Value> = wave.iter().map(|n| create(&w.remote, n)).collect();
+        let sends = creates.iter().map(|c| signed_by(&w.app, &w.remote, c));
+        for answer in futures_util::future::join_all(sends).await {
+            accepted(answer);
+        }
+    }
+    notes.extend(second);
+
+    let rust = w.alice.get("/tags/rust").await;
+    rust.assert_contains(&format!("/stories/{local}"));
+    let brandnew = w.alice.get("/tags/brandnew").await;
+    for (i, n) in notes.iter().enumerate() {
+        let stored = post(&w.app, n["id"].as_str().unwrap()).await.unwrap();
+        let path = format!("/stories/{}", stored.id);
+        match i % 3 {
+            0 => {
+                rust.assert_contains(&path);
+                brandnew.assert_lacks(&path);
+            }
+            1 if i < 12 => {
+                rust.assert_contains(&path);
+                brandnew.assert_contains(&path);
+            }
+            1 => {
+                rust.assert_contains(&path);
+                brandnew.assert_lacks(&path);
+            }
+            _ => {
+                rust.assert_lacks(&path);
+                brandnew.assert_contains(&path);
+            }
+        }
+    }
+    let tags: Vec<String> = w
+        .app
+        .svc
+        .db
+        .run(|conn| {
+            use tidings::db::schema::tags;
+            Ok(tags::table
+                .select(tags::name_lower)
+                .order(tags::name_lower)
+                .load(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(tags, ["brandnew", "rust"]);
+}
+
 /// A post seen elsewhere, pasted into search: it is fetched from its server with the
 /// thread above it, and the reader lands on it (web) or gets it first (client API).
 #[tokio::test]

@@ -35,6 +35,7 @@ use crate::db::DbConn;
 use crate::db::models::{Account, Post};
 use crate::db::schema::{accounts, posts};
 use crate::error::{AppError, ErrorKind};
+use crate::service::stories::KnownTags;
 use crate::service::{Services, accounts as local_accounts};
 use parse::id_of;
 
@@ -269,6 +270,20 @@ pub(crate) enum Prepared {
     Actor(Box<RemoteActor>),
 }
 
+impl Prepared {
+    /// The hashtags of the notes to store or edit.
+    fn hashtags(&self) -> impl Iterator<Item = &str> {
+        let notes: &[notes::Resolved] = match self {
+            Prepared::Notes(chain) => chain,
+            Prepared::Edit(note) => std::slice::from_ref(note),
+            Prepared::Nothing | Prepared::Actor(_) => &[],
+        };
+        notes
+            .iter()
+            .flat_map(|r| r.note.hashtags.iter().map(String::as_str))
+    }
+}
+
 /// The object of a `Create`, `Update` or `Delete` is the actor's own: its id must be on the
 /// actor's server. (Other activities name objects of ours, or, for `Announce`, anyone's.)
 fn check_object_origin(kind: &str, activity: &Value, actor_host: &str) -> Result<(), FedError> {
@@ -338,16 +353,18 @@ pub(crate) fn post_by_ap_id(conn: &mut DbConn, ap_id: &str) -> Result<Option<Pos
 }
 
 /// Applies one verified activity, inside the write transaction that records its id.
+/// `known`: tags known to exist (read for the whole batch at once).
 fn apply(
     conn: &mut DbConn,
     ctx: &Ctx,
     kind: &str,
     activity: &Value,
     prepared: &Prepared,
+    known: &KnownTags,
 ) -> Result<(), AppError> {
     match (kind, prepared) {
-        ("Create", Prepared::Notes(chain)) => notes::create(conn, ctx, chain),
-        ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, note),
+        ("Create", Prepared::Notes(chain)) => notes::create(conn, ctx, chain, known),
+        ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, note, known),
         ("Update", Prepared::Actor(actor)) => {
             upsert_actor(conn, actor)?;
             Ok(())

@@ -19,7 +19,9 @@ use crate::federation::FedError;
 use crate::federation::fetch::{self, parse_actor};
 use crate::service::notifications::{self, Kind};
 use crate::service::replies::{NewReply, insert_reply};
-use crate::service::stories::{ensure_tag_names_in_tx, insert_remote_story, rewrite, soft_delete};
+use crate::service::stories::{
+    KnownTags, ensure_tag_names_in_tx, insert_remote_story, rewrite, soft_delete,
+};
 use crate::service::{Services, lock_post};
 
 /// Parents fetched at most for one incoming reply.
@@ -167,7 +169,7 @@ pub async fn resolve_note(svc: &Services, url: &str) -> Result<FoundNote, String
         .map_err(|e| e.public_message())?
         .ok_or("the thread above the note cannot be had")?;
     svc.db
-        .write(move |conn| create(conn, &ctx, &chain))
+        .write(move |conn| create(conn, &ctx, &chain, &KnownTags::new()))
         .await
         .map_err(|e| e.public_message())?;
     stored_note(svc, &ap_id)
@@ -271,15 +273,20 @@ fn mentioned(conn: &mut DbConn, base: &str, note: &IncomingNote) -> Result<Vec<i
     Ok(out)
 }
 
-/// Stores the notes of a `Create`, parents first.
-pub(super) fn create(conn: &mut DbConn, ctx: &Ctx, chain: &[Resolved]) -> Result<(), AppError> {
+/// Stores the notes of a `Create`, parents first. `known`: tags known to exist.
+pub(super) fn create(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    chain: &[Resolved],
+    known: &KnownTags,
+) -> Result<(), AppError> {
     for r in chain {
-        store(conn, ctx, r)?;
+        store(conn, ctx, r, known)?;
     }
     Ok(())
 }
 
-fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
+fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Result<(), AppError> {
     let note = &r.note;
     // A story we have already is recognised by its insert (one statement fewer).
     if note.in_reply_to.is_some() && post_by_ap_id(conn, &note.id)?.is_some() {
@@ -289,7 +296,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
     let id = ids::new_id();
     let now = Utc::now().naive_utc();
     let mentioned = mentioned(conn, &ctx.base, note)?;
-    let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone())?;
+    let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone(), known)?;
     let url = note.url.as_deref().or(Some(note.id.as_str()));
     match &note.in_reply_to {
         Some(parent) => {
@@ -353,7 +360,12 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
 
 /// `Update` of a note: its content, headline and tags, from its author only. An Update of
 /// a note we do not have is ignored.
-pub(super) fn update(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), AppError> {
+pub(super) fn update(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    r: &Resolved,
+    known: &KnownTags,
+) -> Result<(), AppError> {
     let note = &r.note;
     let Some(post) = post_by_ap_id(conn, &note.id)? else {
         tracing::debug!(id = note.id, "Update of an unknown note ignored");
@@ -370,7 +382,7 @@ pub(super) fn update(conn: &mut DbConn, ctx: &Ctx, r: &Resolved) -> Result<(), A
             .set(posts::headline.eq(Some(note.headline())))
             .execute(conn)?;
     }
-    let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone())?;
+    let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone(), known)?;
     rewrite(conn, post.id, &note.text, &note.content_html, None, tags)
 }
 

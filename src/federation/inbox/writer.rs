@@ -26,6 +26,7 @@ use super::{Ctx, DUPLICATE, Prepared, apply, is_duplicate};
 use crate::db::schema::inbox_activities;
 use crate::db::{Backend, Db, DbConn, write_tx};
 use crate::error::AppError;
+use crate::service::stories::{KnownTags, known_tags};
 
 /// Activities applied at most in one transaction. Bounds how long the write lock is held
 /// (other writers, such as people posting, wait behind a batch).
@@ -142,11 +143,19 @@ fn write_jobs(conn: &mut DbConn, jobs: &[Job]) -> Result<Vec<Result<(), AppError
     let mut redo = false;
     let outcome = write_tx(conn, |conn| {
         let mut fresh = record_all(conn, jobs)?;
+        let known = known_tags(conn, jobs.iter().flat_map(|j| j.prepared.hashtags()))?;
         let mut results = Vec::with_capacity(size);
         for job in jobs {
             // The first job with a new id applies it; any other is a duplicate.
             let result = if fresh.remove(job.id.as_str()) {
-                apply(conn, &job.ctx, &job.kind, &job.activity, &job.prepared)
+                apply(
+                    conn,
+                    &job.ctx,
+                    &job.kind,
+                    &job.activity,
+                    &job.prepared,
+                    &known,
+                )
             } else {
                 Err(AppError::conflict(DUPLICATE))
             };
@@ -165,7 +174,7 @@ fn write_jobs(conn: &mut DbConn, jobs: &[Job]) -> Result<Vec<Result<(), AppError
         let mut results = Vec::with_capacity(size);
         for job in jobs {
             conn.batch_execute("SAVEPOINT inbox_activity")?;
-            let result = record_and_apply(conn, job);
+            let result = record_and_apply(conn, job, &KnownTags::new());
             if result.is_ok() {
                 conn.batch_execute("RELEASE SAVEPOINT inbox_activity")?;
             } else {
@@ -202,7 +211,7 @@ fn record_all(conn: &mut DbConn, jobs: &[Job]) -> Result<HashSet<String>, AppErr
 }
 
 /// Records the activity's id (a duplicate is refused) and applies it.
-fn record_and_apply(conn: &mut DbConn, job: &Job) -> Result<(), AppError> {
+fn record_and_apply(conn: &mut DbConn, job: &Job, known: &KnownTags) -> Result<(), AppError> {
     // One statement: a duplicate id inserts nothing (no error, so nothing in the
     // database's log either).
     let received_at = Utc::now().naive_utc();
@@ -216,7 +225,14 @@ fn record_and_apply(conn: &mut DbConn, job: &Job) -> Result<(), AppError> {
     if inserted == 0 {
         return Err(AppError::conflict(DUPLICATE));
     }
-    apply(conn, &job.ctx, &job.kind, &job.activity, &job.prepared)
+    apply(
+        conn,
+        &job.ctx,
+        &job.kind,
+        &job.activity,
+        &job.prepared,
+        known,
+    )
 }
 
 #[cfg(test)]
