@@ -48,6 +48,19 @@ pub(crate) struct Job {
     pub ctx: Ctx,
 }
 
+impl Job {
+    fn apply(&self, conn: &mut DbConn, known: &KnownTags) -> Result<(), AppError> {
+        apply(
+            conn,
+            &self.ctx,
+            &self.kind,
+            &self.activity,
+            &self.prepared,
+            known,
+        )
+    }
+}
+
 type Reply = oneshot::Sender<Result<(), AppError>>;
 
 /// The queue in front of the writer task, started on first use (inside the runtime).
@@ -141,14 +154,7 @@ fn write_jobs(conn: &mut DbConn, jobs: &[Job]) -> Result<Vec<Result<(), AppError
         for job in jobs {
             // The first job with a new id applies it; any other is a duplicate.
             let result = if fresh.remove(job.id.as_str()) {
-                apply(
-                    conn,
-                    &job.ctx,
-                    &job.kind,
-                    &job.activity,
-                    &job.prepared,
-                    &known,
-                )
+                job.apply(conn, &known)
             } else {
                 Err(AppError::conflict(DUPLICATE))
             };
@@ -205,27 +211,10 @@ fn record_all(conn: &mut DbConn, jobs: &[Job]) -> Result<HashSet<String>, AppErr
 
 /// Records the activity's id (a duplicate is refused) and applies it.
 fn record_and_apply(conn: &mut DbConn, job: &Job, known: &KnownTags) -> Result<(), AppError> {
-    // One statement: a duplicate id inserts nothing (no error, so nothing in the
-    // database's log either).
-    let received_at = Utc::now().naive_utc();
-    let inserted = crate::native!(conn, |c| diesel::insert_into(inbox_activities::table)
-        .values((
-            inbox_activities::ap_id.eq(&job.id),
-            inbox_activities::received_at.eq(received_at),
-        ))
-        .on_conflict_do_nothing()
-        .execute(c))?;
-    if inserted == 0 {
+    if record_all(conn, std::slice::from_ref(job))?.is_empty() {
         return Err(AppError::conflict(DUPLICATE));
     }
-    apply(
-        conn,
-        &job.ctx,
-        &job.kind,
-        &job.activity,
-        &job.prepared,
-        known,
-    )
+    job.apply(conn, known)
 }
 
 #[cfg(test)]
