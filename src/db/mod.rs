@@ -63,12 +63,13 @@ pub fn sqlite_path(url: &str) -> &str {
 }
 
 /// The URL Tidings connects to PostgreSQL with: a loopback host (`localhost`,
-/// `127.0.0.0/8`, `::1`) without an `sslmode` of its own (in the URL or `PGSSLMODE`), and
-/// without `host`/`hostaddr` parameters that connect elsewhere, gets `sslmode=disable`. libpq's default (`prefer`) encrypts loopback traffic, which protects
+/// `127.0.0.0/8`, `::1`) gets `sslmode=disable`, unless the URL or libpq's environment
+/// (`libpq_env_decides`: see [`libpq_env_decides`]) says anything about TLS, a service
+/// file or another host. libpq's default (`prefer`) encrypts loopback traffic, which protects
 /// nothing there (it does not check the server's certificate, and the traffic never leaves
 /// the machine) and cost about 15 % of inbox throughput in the benchmark. Any other URL is
 /// kept as given.
-pub fn pg_connect_url(url: &str, pgsslmode_set: bool) -> String {
+pub fn pg_connect_url(url: &str, libpq_env_decides: bool) -> String {
     let Ok(parsed) = url::Url::parse(url) else {
         return url.to_owned();
     };
@@ -85,16 +86,30 @@ pub fn pg_connect_url(url: &str, pgsslmode_set: bool) -> String {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     };
-    // `host` or `hostaddr` in the query names where libpq really connects.
-    let decided_elsewhere = parsed
-        .query_pairs()
-        .any(|(k, _)| matches!(k.as_ref(), "sslmode" | "host" | "hostaddr"));
-    if !loopback || decided_elsewhere || pgsslmode_set || parsed.fragment().is_some() {
+    // Any TLS setting (`sslmode`, `sslrootcert=system`, client certificates…), a
+    // `service` file, or `host`/`hostaddr` naming where libpq really connects: the
+    // person decided, and the URL is kept.
+    let decided_elsewhere = parsed.query_pairs().any(|(k, _)| {
+        k.starts_with("ssl") || matches!(k.as_ref(), "requiressl" | "service" | "host" | "hostaddr")
+    });
+    if !loopback || decided_elsewhere || libpq_env_decides || parsed.fragment().is_some() {
         return url.to_owned();
     }
     // Appended to the text as given: re-serialising could re-encode the user or password.
-    let joiner = if parsed.query().is_some() { '&' } else { '?' };
-    format!("{url}{joiner}sslmode=disable")
+    let base = url.trim_end_matches(['?', '&']);
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{joiner}sslmode=disable")
+}
+
+/// Whether libpq's environment sets TLS, a service file or the address it connects to
+/// (`PGSSL*`, `PGREQUIRESSL`, `PGSERVICE`, `PGHOST`, `PGHOSTADDR`).
+pub fn libpq_env_decides() -> bool {
+    std::env::vars_os().any(|(k, _)| {
+        k.to_str().is_some_and(|k| {
+            k.starts_with("PGSSL")
+                || matches!(k, "PGREQUIRESSL" | "PGSERVICE" | "PGHOST" | "PGHOSTADDR")
+        })
+    })
 }
 
 /// Opens connections for the pool, choosing the backend by URL scheme and keeping the driver's error.
@@ -348,10 +363,23 @@ mod tests {
                 "postgres://us%40er:p%3Ass@localhost/db",
                 "postgres://us%40er:p%3Ass@localhost/db?sslmode=disable",
             ),
-            // Where libpq connects is named in the query: kept.
+            // Where libpq connects, or how it does TLS, is said in the query: kept.
             (
                 "postgres://u@localhost/db?host=db.example.org",
                 "postgres://u@localhost/db?host=db.example.org",
+            ),
+            (
+                "postgres://u@localhost/db?sslrootcert=system",
+                "postgres://u@localhost/db?sslrootcert=system",
+            ),
+            (
+                "postgres://u@localhost/db?service=main",
+                "postgres://u@localhost/db?service=main",
+            ),
+            // An empty query is not left behind as an empty parameter.
+            (
+                "postgres://u@localhost/db?",
+                "postgres://u@localhost/db?sslmode=disable",
             ),
             // Another machine, and the Unix socket: kept.
             (
@@ -366,7 +394,7 @@ mod tests {
         ] {
             assert_eq!(pg_connect_url(given, false), used, "{given}");
         }
-        // PGSSLMODE in the environment decides for libpq.
+        // libpq's environment (PGSSLMODE and the like) decides.
         assert_eq!(
             pg_connect_url("postgres://u@127.0.0.1/db", true),
             "postgres://u@127.0.0.1/db"

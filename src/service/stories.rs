@@ -101,12 +101,14 @@ pub(crate) fn insert_story(
 
 /// Like [`insert_story`], for a remote story that may be stored already (fetched earlier
 /// as a reply's parent, or delivered again under another activity id): when its `ap_id`
-/// is known nothing is written. One statement instead of a lookup and an insert. Returns
+/// is known nothing is written, not even its new tags. One statement instead of a lookup
+/// and an insert. `tags`: its hashtags by name (`known`: those known to exist). Returns
 /// whether it was stored.
 pub(crate) fn insert_remote_story(
     conn: &mut DbConn,
     post: &NewPost<'_>,
-    tags: Vec<(i64, String)>,
+    tags: Vec<String>,
+    known: &KnownTags,
 ) -> Result<bool, AppError> {
     let inserted = crate::native!(conn, |c| diesel::insert_into(posts::table)
         .values(post)
@@ -116,6 +118,7 @@ pub(crate) fn insert_remote_story(
     if inserted == 0 {
         return Ok(false);
     }
+    let tags = ensure_tag_names_in_tx(conn, tags, known)?;
     link_tags(conn, post.id, tags)?;
     Ok(true)
 }

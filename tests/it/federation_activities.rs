@@ -893,7 +893,7 @@ async fn activities_arriving_together_are_each_applied_or_refused_alone() {
 
 /// Incoming hashtags join the tags that exist here, whatever their case, and new ones are
 /// made once, also when the notes that carry them arrive together (the inbox reads the
-/// existing tags of a whole batch in one query).
+/// existing tags of a whole batch in one query). A story delivered again makes no tags.
 #[tokio::test]
 async fn incoming_hashtags_join_existing_tags_and_new_ones_are_made_once() {
     let mut w = world().await;
@@ -967,6 +967,18 @@ async fn incoming_hashtags_join_existing_tags_and_new_ones_are_made_once() {
             }
         }
     }
+    // A story we have, delivered again under another activity id with another hashtag:
+    // nothing is written, not even the tag.
+    let mut again = notes[0].clone();
+    again["tag"] = json!([{"type": "Hashtag", "name": "#Neverseen",
+                           "href": format!("{}/tags/neverseen", w.peer.base)}]);
+    let resent = activity(
+        "Create",
+        &w.remote,
+        &format!("{}/again", again["id"].as_str().unwrap()),
+        again,
+    );
+    accepted(signed_by(&w.app, &w.remote, &resent).await);
     let tags: Vec<String> = w
         .app
         .svc

@@ -296,7 +296,6 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
     let id = ids::new_id();
     let now = Utc::now().naive_utc();
     let mentioned = mentioned(conn, &ctx.base, note)?;
-    let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone(), known)?;
     let url = note.url.as_deref().or(Some(note.id.as_str()));
     match &note.in_reply_to {
         Some(parent) => {
@@ -308,6 +307,8 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
                 tracing::debug!(id = note.id, "reply to a deleted post not stored");
                 return Ok(());
             }
+            // Tags are made only for a note that is stored.
+            let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone(), known)?;
             insert_reply(
                 conn,
                 &NewReply {
@@ -345,7 +346,8 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
                     created_at: now,
                     updated_at: now,
                 },
-                tags,
+                note.hashtags.clone(),
+                known,
             )?;
             if !stored {
                 return Ok(());
