@@ -64,12 +64,12 @@ pub fn sqlite_path(url: &str) -> &str {
 
 /// The URL Tidings connects to PostgreSQL with: a loopback host (`localhost`,
 /// `127.0.0.0/8`, `::1`) gets `sslmode=disable`, unless the URL or libpq's environment
-/// (`libpq_env_decides`: see [`libpq_env_decides`]) says anything about TLS, a service
-/// file or another host. libpq's default (`prefer`) encrypts loopback traffic, which protects
+/// (`env_decides`, from [`libpq_env_decides`]) says anything about TLS, a service file
+/// or another host. libpq's default (`prefer`) encrypts loopback traffic, which protects
 /// nothing there (it does not check the server's certificate, and the traffic never leaves
 /// the machine) and cost about 15 % of inbox throughput in the benchmark. Any other URL is
 /// kept as given.
-pub fn pg_connect_url(url: &str, libpq_env_decides: bool) -> String {
+pub fn pg_connect_url(url: &str, env_decides: bool) -> String {
     let Ok(parsed) = url::Url::parse(url) else {
         return url.to_owned();
     };
@@ -92,7 +92,7 @@ pub fn pg_connect_url(url: &str, libpq_env_decides: bool) -> String {
     let decided_elsewhere = parsed.query_pairs().any(|(k, _)| {
         k.starts_with("ssl") || matches!(k.as_ref(), "requiressl" | "service" | "host" | "hostaddr")
     });
-    if !loopback || decided_elsewhere || libpq_env_decides || parsed.fragment().is_some() {
+    if !loopback || decided_elsewhere || env_decides || parsed.fragment().is_some() {
         return url.to_owned();
     }
     // Appended to the text as given: re-serialising could re-encode the user or password.
@@ -176,7 +176,7 @@ impl Db {
         let manager = Manager {
             url: match backend {
                 Backend::Sqlite => url.to_owned(),
-                Backend::Postgres => pg_connect_url(url, std::env::var_os("PGSSLMODE").is_some()),
+                Backend::Postgres => pg_connect_url(url, libpq_env_decides()),
             },
             backend,
         };
