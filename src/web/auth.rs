@@ -13,12 +13,61 @@ use crate::error::AppError;
 use crate::service::accounts::{self, Registration};
 use crate::service::{Services, sessions};
 
-/// Only same-site paths are allowed as targets after login (no open redirects).
+/// Only same-site paths are allowed as targets after login and after forms (no open
+/// redirects): a path that starts with exactly one `/`, with no control characters (tab and
+/// newline above all, which browsers drop, so `/\t/evil.example/` would become
+/// `//evil.example/`) and no backslashes (which browsers read as `/`), neither as typed nor
+/// after percent-decoding. Anything else becomes `/`.
 pub fn safe_return_to(target: Option<&str>) -> String {
     match target {
-        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.contains('\\') => t.to_owned(),
+        Some(t) if is_local_path(t) => t.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(target: &str) -> bool {
+    // Each round of percent-decoding must pass too; a few rounds cover double encoding,
+    // and a target still changing after them is refused.
+    let mut current = target.to_owned();
+    for _ in 0..4 {
+        if !is_plain_local_path(&current) {
+            return false;
+        }
+        let decoded = percent_decode(&current);
+        if decoded == current {
+            return true;
+        }
+        current = decoded;
+    }
+    false
+}
+
+fn is_plain_local_path(t: &str) -> bool {
+    let mut chars = t.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !t.chars().any(|c| c.is_control() || c == '\\')
+}
+
+/// `%XX` escapes decoded (invalid UTF-8 shown as U+FFFD, which passes no check it should
+/// not); `+` is left alone, as in a path.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = bytes.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(hex).unwrap_or("zz"), 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub async fn join_form(ctx: Ctx) -> Result<Response, AppError> {
@@ -141,4 +190,45 @@ pub async fn logout(
     }
     let jar = jar.add(ctx.cookie(SESSION_COOKIE, String::new(), 0));
     Ok((jar, Redirect::to("/")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn return_to_accepts_local_paths_only() {
+        for ok in [
+            "/",
+            "/submit",
+            "/stories/3?page=2#c",
+            "/tags/caf%C3%A9",
+            "/a%20b",
+            "/@me",
+        ] {
+            assert_eq!(safe_return_to(Some(ok)), ok, "{ok:?}");
+        }
+        for bad in [
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/%09/evil.example/",
+            "/%0a/evil.example/",
+            "/%250d/evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "/%5cevil.example/",
+            "/%2fevil.example/",
+            "/%252fevil.example/",
+            "/a\\b",
+            "/x\u{0}y",
+            "/x\u{85}y",
+            "https://evil.example/",
+            "evil.example",
+            "",
+            " /x",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_return_to(None), "/");
+    }
 }

@@ -148,6 +148,52 @@ async fn login_never_redirects_off_site() {
     assert_eq!(res.location(), "/");
 }
 
+/// Browsers drop tabs and newlines from a `Location` and read `\` as `/`: a target such
+/// as `/\t/evil.example/` leaves the site. Such targets fall back to `/`, both on the login
+/// form (as it comes in the query) and after logging in.
+#[tokio::test]
+async fn login_refuses_targets_browsers_would_read_as_another_host() {
+    let app = TestApp::spawn().await;
+    app.user("walker").await;
+    let page = app
+        .browser()
+        .get("/login?return_to=/%09/evil.example/")
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    page.assert_contains("name=\"return_to\" value=\"/\"");
+    for target in [
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "/\\evil.example/",
+        "/%09/evil.example/",
+        "/%5C/evil.example/",
+    ] {
+        let mut b = app.browser();
+        let res = b
+            .post_form(
+                "/login",
+                &[
+                    ("username", "walker"),
+                    ("password", PASSWORD),
+                    ("return_to", target),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{target:?}");
+        assert_eq!(res.location(), "/", "{target:?}");
+    }
+    // Other forms taking a target after their work go through the same check.
+    let mut b = app.user("voter").await;
+    let res = b
+        .post_form(
+            "/settings/theme",
+            &[("theme", "dark"), ("return_to", "/\t/evil.example/")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), "/");
+}
+
 #[tokio::test]
 async fn forms_without_the_csrf_token_are_refused() {
     let app = TestApp::spawn().await;
