@@ -2,7 +2,7 @@
 //! and a guard against private addresses; signed GETs of remote actors (with the instance
 //! actor's key), and storing those actors as `accounts` rows.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use super::store;
 use crate::db::models::{Account, NewAccount};
 use crate::db::schema::accounts;
 use crate::db::{DbConn, ids, is_unique_violation};
+use crate::domain::links::safe_profile_url;
 use crate::error::{AppError, ErrorKind};
 use crate::service::Services;
 
@@ -53,32 +54,142 @@ impl From<AppError> for FetchError {
     }
 }
 
+/// IPv4 ranges a federation request must not reach (IANA special-purpose registry and
+/// RFC 6890 / 5735 / 5737 / 6598 / 2544 / 5771): (network, prefix length, what it is).
+const SPECIAL_V4: &[(Ipv4Addr, u8, &str)] = &[
+    (Ipv4Addr::new(0, 0, 0, 0), 8, "this network"),
+    (Ipv4Addr::new(10, 0, 0, 0), 8, "private"),
+    (
+        Ipv4Addr::new(100, 64, 0, 0),
+        10,
+        "shared address space (CGN)",
+    ),
+    (Ipv4Addr::new(127, 0, 0, 0), 8, "loopback"),
+    (Ipv4Addr::new(169, 254, 0, 0), 16, "link-local"),
+    (Ipv4Addr::new(172, 16, 0, 0), 12, "private"),
+    (Ipv4Addr::new(192, 0, 0, 0), 24, "IETF protocol assignments"),
+    (
+        Ipv4Addr::new(192, 0, 2, 0),
+        24,
+        "documentation (TEST-NET-1)",
+    ),
+    (
+        Ipv4Addr::new(192, 88, 99, 0),
+        24,
+        "6to4 relay anycast (deprecated)",
+    ),
+    (Ipv4Addr::new(192, 168, 0, 0), 16, "private"),
+    (Ipv4Addr::new(198, 18, 0, 0), 15, "benchmarking"),
+    (
+        Ipv4Addr::new(198, 51, 100, 0),
+        24,
+        "documentation (TEST-NET-2)",
+    ),
+    (
+        Ipv4Addr::new(203, 0, 113, 0),
+        24,
+        "documentation (TEST-NET-3)",
+    ),
+    (Ipv4Addr::new(224, 0, 0, 0), 4, "multicast"),
+    (Ipv4Addr::new(240, 0, 0, 0), 4, "reserved, and broadcast"),
+];
+
+/// IPv6 ranges a federation request must not reach, whatever they carry.
+const SPECIAL_V6: &[(Ipv6Addr, u8, &str)] = &[
+    (
+        Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0),
+        96,
+        "unspecified, loopback, IPv4-compatible (deprecated)",
+    ),
+    (
+        Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0),
+        48,
+        "local-use NAT64",
+    ),
+    (
+        Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0),
+        64,
+        "discard-only",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),
+        23,
+        "IETF protocol assignments (Teredo, benchmarking, ORCHID)",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
+        32,
+        "documentation",
+    ),
+    (
+        Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0),
+        20,
+        "documentation",
+    ),
+    (
+        Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0),
+        16,
+        "segment routing (SRv6 SIDs)",
+    ),
+    (
+        Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),
+        7,
+        "unique local",
+    ),
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, "link-local"),
+    (
+        Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0),
+        10,
+        "site-local (deprecated)",
+    ),
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8, "multicast"),
+];
+
+fn in_v4(ip: Ipv4Addr, (net, len, _): &(Ipv4Addr, u8, &str)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
+    u32::from(ip) & mask == u32::from(*net) & mask
+}
+
+fn in_v6(ip: Ipv6Addr, (net, len, _): &(Ipv6Addr, u8, &str)) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(*len)).unwrap_or(0);
+    u128::from(ip) & mask == u128::from(*net) & mask
+}
+
+/// The IPv4 addresses an IPv6 address leads to: IPv4-mapped `::ffff:a.b.c.d`, IPv4-
+/// translated (SIIT) `::ffff:0:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64
+/// `64:ff9b::a.b.c.d`, 6to4 `2002:aabb:ccdd::/48`, and Teredo `2001:0:SSSS:SSSS::/64`
+/// (the server, and the client in the last 32 bits, inverted).
+fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = v6.segments();
+    let low = Ipv4Addr::from(u128::from(v6) as u32);
+    let pair = |a: u16, b: u16| Ipv4Addr::from((u32::from(a) << 16) | u32::from(b));
+    if s[..5] == [0; 5] && (s[5] == 0xffff || s[5] == 0)
+        || (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0)
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4])
+    {
+        vec![low]
+    } else if s[0] == 0x2002 {
+        vec![pair(s[1], s[2])]
+    } else if s[0] == 0x2001 && s[1] == 0 {
+        vec![pair(s[2], s[3]), Ipv4Addr::from(!u32::from(low))]
+    } else {
+        Vec::new()
+    }
+}
+
 /// True for addresses a public server must never be made to reach: loopback, private,
-/// link-local, unique local, unspecified, broadcast, documentation and shared ranges.
+/// link-local, unique and site local, unspecified, multicast, broadcast, documentation,
+/// benchmarking, shared and other special-purpose ranges ([`SPECIAL_V4`], [`SPECIAL_V6`]),
+/// and IPv6 forms that carry such an IPv4 address (mapped, translated, NAT64, 6to4,
+/// Teredo).
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64)
-                || o[0] >= 240
-        }
+        IpAddr::V4(v4) => SPECIAL_V4.iter().any(|r| in_v4(v4, r)),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || v6.is_multicast()
+            SPECIAL_V6.iter().any(|r| in_v6(v6, r))
+                || embedded_v4(v6)
+                    .into_iter()
+                    .any(|v4| is_private(IpAddr::V4(v4)))
         }
     }
 }
@@ -214,8 +325,33 @@ pub fn instance_key_id(svc: &Services) -> String {
     format!("{}/actor#main-key", svc.base_url())
 }
 
-/// GETs an ActivityStreams document, signed with the instance actor's key.
+/// GETs an ActivityStreams document, signed with the instance actor's key, and accepts it
+/// only when its `id` is on the server that finally answered (after redirects): a server
+/// speaks for its own objects only, so an open redirect on one server cannot make another
+/// server's document pass for one of its own (issue #12). Callers still compare the `id`
+/// with what they asked for.
 pub async fn fetch_json(svc: &Services, url: &Url) -> Result<Value, FetchError> {
+    let (doc, final_url) = fetch_json_unchecked(svc, url).await?;
+    check_served_by(&doc, &final_url)?;
+    Ok(doc)
+}
+
+/// The document's `id` must be on the host (and port) of `served_by`, the URL that answered.
+pub fn check_served_by(doc: &Value, served_by: &Url) -> Result<(), FetchError> {
+    let id =
+        str_field(doc, "id").ok_or_else(|| FetchError::Invalid("document without id".into()))?;
+    let id = Url::parse(&id).map_err(|_| FetchError::Invalid("document id is not a URL".into()))?;
+    if authority(&id) != authority(served_by) {
+        return Err(FetchError::Invalid(format!(
+            "document id {id} is not on {}, the server that served it",
+            authority(served_by)
+        )));
+    }
+    Ok(())
+}
+
+/// GETs a document (signed) and returns it with the final URL after redirects.
+async fn fetch_json_unchecked(svc: &Services, url: &Url) -> Result<(Value, Url), FetchError> {
     let allow = svc.config.allow_private_addresses;
     check_url(url, allow)?;
     let key = store::instance_key(svc).await?;
@@ -241,8 +377,10 @@ pub async fn fetch_json(svc: &Services, url: &Url) -> Result<Value, FetchError> 
     if !res.status().is_success() {
         return Err(FetchError::Status(res.status().as_u16()));
     }
+    let final_url = res.url().clone();
     let body = read_limited(res).await?;
-    serde_json::from_slice(&body).map_err(|e| FetchError::Invalid(e.to_string()))
+    let doc = serde_json::from_slice(&body).map_err(|e| FetchError::Invalid(e.to_string()))?;
+    Ok((doc, final_url))
 }
 
 /// `host[:port]` of a URL: what "the same server" means when comparing ids.
@@ -326,7 +464,7 @@ pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, Fetch
         username,
         display_name: str_field(doc, "name").unwrap_or_default(),
         bio_html: ammonia::clean(&str_field(doc, "summary").unwrap_or_default()),
-        url: str_field(doc, "url"),
+        url: str_field(doc, "url").map(|u| safe_profile_url(Some(&u), id.as_str())),
         inbox,
         shared_inbox,
         followers: str_field(doc, "followers"),
@@ -470,25 +608,104 @@ mod tests {
         assert!(!resolve_matches("*.fanout.test", "s1.fanout.test.evil"));
     }
 
+    /// (address, refused?, why) — the ranges of issue #12's defect 6 and the neighbours
+    /// that must stay reachable.
+    const ADDRESS_VECTORS: &[(&str, bool, &str)] = &[
+        ("127.0.0.1", true, "loopback"),
+        ("127.255.255.254", true, "loopback"),
+        ("10.1.2.3", true, "private"),
+        ("172.16.0.1", true, "private"),
+        ("172.31.255.255", true, "private"),
+        ("172.32.0.1", false, "just past 172.16/12"),
+        ("192.168.0.1", true, "private"),
+        ("169.254.169.254", true, "link-local (cloud metadata)"),
+        ("0.0.0.0", true, "this network"),
+        ("0.1.2.3", true, "this network"),
+        ("100.64.0.1", true, "shared (CGN)"),
+        ("100.127.255.255", true, "shared (CGN)"),
+        ("100.128.0.1", false, "just past 100.64/10"),
+        ("192.0.0.8", true, "IETF protocol assignments"),
+        ("192.0.2.1", true, "TEST-NET-1"),
+        ("192.88.99.1", true, "6to4 relay anycast"),
+        ("198.18.0.1", true, "benchmarking"),
+        ("198.19.255.255", true, "benchmarking"),
+        ("198.20.0.1", false, "just past 198.18/15"),
+        ("198.51.100.7", true, "TEST-NET-2"),
+        ("203.0.113.7", true, "TEST-NET-3"),
+        ("224.0.0.1", true, "multicast"),
+        ("239.255.255.250", true, "multicast (SSDP)"),
+        ("233.252.0.1", true, "multicast test net"),
+        ("240.0.0.1", true, "reserved"),
+        ("255.255.255.255", true, "broadcast"),
+        ("1.1.1.1", false, "public"),
+        ("8.8.8.8", false, "public"),
+        ("93.184.216.34", false, "public"),
+        ("223.255.255.255", false, "public, below multicast"),
+        ("::", true, "unspecified"),
+        ("::1", true, "loopback"),
+        ("::127.0.0.1", true, "IPv4-compatible loopback"),
+        ("::8.8.8.8", true, "IPv4-compatible (deprecated)"),
+        ("::ffff:127.0.0.1", true, "IPv4-mapped loopback"),
+        ("::ffff:7f00:1", true, "IPv4-mapped loopback, hex"),
+        ("::ffff:169.254.169.254", true, "IPv4-mapped metadata"),
+        ("::ffff:198.18.0.1", true, "IPv4-mapped benchmarking"),
+        ("::ffff:8.8.8.8", false, "IPv4-mapped public"),
+        (
+            "::ffff:0:127.0.0.1",
+            true,
+            "IPv4-translated (SIIT) loopback",
+        ),
+        ("64:ff9b::127.0.0.1", true, "NAT64 of loopback"),
+        ("64:ff9b::a00:1", true, "NAT64 of 10.0.0.1"),
+        ("64:ff9b::169.254.169.254", true, "NAT64 of metadata"),
+        (
+            "64:ff9b::8.8.8.8",
+            false,
+            "NAT64 of a public address (DNS64 networks)",
+        ),
+        ("64:ff9b:1::8.8.8.8", true, "local-use NAT64"),
+        ("64:ff9b:1:ffff::1", true, "local-use NAT64"),
+        ("2002:7f00:1::1", true, "6to4 of 127.0.0.1"),
+        ("2002:c0a8:101::1", true, "6to4 of 192.168.1.1"),
+        ("2002:a9fe:a9fe::", true, "6to4 of metadata"),
+        ("2002:808:808::1", false, "6to4 of a public address"),
+        (
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            true,
+            "Teredo, client 127.0.0.1",
+        ),
+        ("2001:0:c000:201::1", true, "Teredo"),
+        ("2001:2::1", true, "benchmarking"),
+        ("2001:10::1", true, "ORCHID"),
+        ("2001:db8::1", true, "documentation"),
+        ("3fff::1", true, "documentation"),
+        ("100::1", true, "discard-only"),
+        ("5f00::1", true, "SRv6"),
+        ("fc00::1", true, "unique local"),
+        ("fd00:ec2::254", true, "unique local (cloud metadata)"),
+        ("fe80::1", true, "link-local"),
+        ("febf::1", true, "link-local"),
+        ("fec0::1", true, "site-local"),
+        ("feff::1", true, "site-local"),
+        ("ff02::1", true, "multicast"),
+        ("ff0e::1", true, "multicast, global scope"),
+        ("2606:4700::1111", false, "public"),
+        ("2a00:1450:4001::200e", false, "public"),
+        ("2001:4860:4860::8888", false, "public, outside 2001::/23"),
+        ("2003::1", false, "public, past 6to4"),
+    ];
+
     #[test]
     fn private_addresses() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.0.1",
-            "169.254.1.1",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fc00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        for (ip, refused, why) in ADDRESS_VECTORS {
+            let addr: IpAddr = ip.parse().unwrap();
+            assert_eq!(is_private(addr), *refused, "{ip} ({why})");
+            let url = Url::parse(&match addr {
+                IpAddr::V4(_) => format!("http://{ip}/"),
+                IpAddr::V6(_) => format!("http://[{ip}]/"),
+            })
+            .unwrap();
+            assert_eq!(check_url(&url, false).is_err(), *refused, "{url} ({why})");
         }
         let u = Url::parse("http://127.0.0.1:8080/users/a").unwrap();
         assert!(check_url(&u, false).is_err());
@@ -511,6 +728,29 @@ mod tests {
         assert_eq!(a.bio_html, "<p>hi</p>");
         assert_eq!(a.keys.len(), 1);
         assert!(parse_actor(&doc, &Url::parse("https://b.example/users/x").unwrap()).is_err());
+    }
+
+    #[test]
+    fn actor_urls_are_web_links_on_the_actor_server() {
+        let id = Url::parse("https://a.example/users/x").unwrap();
+        let mut doc = serde_json::json!({
+            "id": id.as_str(), "type": "Person", "preferredUsername": "x",
+            "inbox": "https://a.example/users/x/inbox",
+        });
+        assert_eq!(parse_actor(&doc, &id).unwrap().url, None);
+        for (url, shown) in [
+            ("https://a.example/@x", "https://a.example/@x"),
+            ("javascript:alert(document.cookie)", id.as_str()),
+            ("data:text/html,<script>alert(1)</script>", id.as_str()),
+            ("https://evil.example/@x", id.as_str()),
+        ] {
+            doc["url"] = url.into();
+            assert_eq!(
+                parse_actor(&doc, &id).unwrap().url.as_deref(),
+                Some(shown),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod federation_discovery;
 mod federation_fixtures;
 mod federation_inbox;
 mod federation_outgoing;
+mod federation_trust;
 mod moderation;
 mod oauth;
 mod search;

@@ -1,0 +1,327 @@
+//! Whom the inbox believes (issue #12): documents fetched through redirects, keys, key
+//! fetches provoked by unsigned or badly signed requests. The remote servers are stand-ins
+//! on loopback ports (two ports are two hosts: ids compare host and port), which serve
+//! documents, answer redirects and count the GETs they receive.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode as AxStatus, Uri, header};
+use axum::response::{IntoResponse, Response};
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tidings::db::schema::{accounts, posts};
+use tidings::service::crypto::generate_keypair;
+
+use crate::common::TestApp;
+use crate::common::peer::post_inbox;
+
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+#[derive(Clone, Default)]
+struct StandInState {
+    docs: Arc<Mutex<HashMap<String, Value>>>,
+    redirects: Arc<Mutex<HashMap<String, String>>>,
+    /// Paths of the GETs received, in order.
+    gets: Arc<Mutex<Vec<String>>>,
+}
+
+/// A remote server: documents by path, redirects by path, a log of GETs.
+struct StandIn {
+    /// `http://127.0.0.1:PORT`
+    base: String,
+    state: StandInState,
+}
+
+async fn answer(State(s): State<StandInState>, uri: Uri) -> Response {
+    let path = uri.path().to_owned();
+    s.gets.lock().unwrap().push(path.clone());
+    if let Some(to) = s.redirects.lock().unwrap().get(&path) {
+        return (AxStatus::FOUND, [(header::LOCATION, to.clone())]).into_response();
+    }
+    match s.docs.lock().unwrap().get(&path) {
+        Some(doc) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/activity+json"),
+            )],
+            doc.to_string(),
+        )
+            .into_response(),
+        None => AxStatus::NOT_FOUND.into_response(),
+    }
+}
+
+/// An actor with its keys.
+struct Actor {
+    id: String,
+    key_id: String,
+    public_pem: String,
+    private_pem: String,
+}
+
+impl StandIn {
+    async fn start() -> StandIn {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = StandInState::default();
+        let app = Router::new().fallback(answer).with_state(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        StandIn { base, state }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn serve(&self, path: &str, doc: Value) {
+        self.state.docs.lock().unwrap().insert(path.to_owned(), doc);
+    }
+
+    fn redirect(&self, path: &str, to: &str) {
+        self.state
+            .redirects
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), to.to_owned());
+    }
+
+    /// GETs received so far.
+    fn gets(&self) -> Vec<String> {
+        self.state.gets.lock().unwrap().clone()
+    }
+
+    /// Serves a new actor at `/users/{name}` with a fresh key.
+    async fn actor(&self, name: &str) -> Actor {
+        let id = self.url(&format!("/users/{name}"));
+        let key_id = format!("{id}#main-key");
+        let (public_pem, private_pem) = generate_keypair().await.unwrap();
+        self.serve(
+            &format!("/users/{name}"),
+            actor_doc(&id, name, &self.url("/inbox"), &key_id, &public_pem),
+        );
+        Actor {
+            id,
+            key_id,
+            public_pem,
+            private_pem,
+        }
+    }
+}
+
+fn actor_doc(id: &str, name: &str, inbox: &str, key_id: &str, public_pem: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": name,
+        "inbox": inbox,
+        "publicKey": {"id": key_id, "owner": id, "publicKeyPem": public_pem},
+    })
+}
+
+fn note(id: &str, author: &str, in_reply_to: Option<&str>, text: &str) -> Value {
+    json!({
+        "id": id,
+        "type": "Note",
+        "attributedTo": author,
+        "content": format!("<p>{text}</p>"),
+        "inReplyTo": in_reply_to,
+        "to": [PUBLIC],
+        "cc": [],
+    })
+}
+
+fn create(actor: &str, note: &Value) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activity", note["id"].as_str().unwrap()),
+        "type": "Create",
+        "actor": actor,
+        "object": note,
+        "to": [PUBLIC],
+    })
+}
+
+async fn send(app: &TestApp, activity: &Value, key_id: &str, pem: &str) -> (StatusCode, String) {
+    post_inbox(
+        app,
+        "/inbox",
+        activity.to_string().as_bytes(),
+        Some((key_id, pem)),
+    )
+    .await
+}
+
+async fn stored_key(app: &TestApp, ap_id: &str) -> Option<String> {
+    let ap_id = ap_id.to_owned();
+    app.svc
+        .db
+        .run(move |conn| {
+            Ok(accounts::table
+                .filter(accounts::ap_id.eq(ap_id))
+                .select(accounts::public_key_pem)
+                .first::<String>(conn)
+                .optional()?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn has_post(app: &TestApp, ap_id: &str) -> bool {
+    let ap_id = ap_id.to_owned();
+    app.svc
+        .db
+        .run(move |conn| {
+            Ok(posts::table
+                .filter(posts::ap_id.eq(ap_id))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0)
+        })
+        .await
+        .unwrap()
+}
+
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(|s| s.allow_private_addresses = true).await
+}
+
+/// An attacker signs with its own key and names a key id on the victim's server whose URL
+/// redirects to the attacker's document claiming to be the victim's actor. The victim's
+/// key must stay, and nothing is stored under the victim's name.
+#[tokio::test]
+async fn a_key_fetched_through_a_redirect_cannot_impersonate_another_server() {
+    let app = spawn().await;
+    let victim = StandIn::start().await;
+    let attacker = StandIn::start().await;
+    let bob = victim.actor("bob").await;
+
+    // Bob is known, with his real key.
+    let real = note(&victim.url("/notes/1"), &bob.id, None, "hello from bob");
+    let (status, body) = send(&app, &create(&bob.id, &real), &bob.key_id, &bob.private_pem).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        stored_key(&app, &bob.id).await.as_deref(),
+        Some(bob.public_pem.as_str())
+    );
+
+    // The attacker's document, reached from the victim's open redirect.
+    let (evil_public, evil_private) = generate_keypair().await.unwrap();
+    let evil_key_id = victim.url("/redirect/bob#main-key");
+    attacker.serve(
+        "/fake-bob",
+        actor_doc(
+            &bob.id,
+            "bob",
+            &victim.url("/inbox"),
+            &evil_key_id,
+            &evil_public,
+        ),
+    );
+    victim.redirect("/redirect/bob", &attacker.url("/fake-bob"));
+
+    let forged = note(&victim.url("/notes/forged"), &bob.id, None, "forged");
+    let (status, body) = send(&app, &create(&bob.id, &forged), &evil_key_id, &evil_private).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        attacker.gets().contains(&"/fake-bob".to_owned()),
+        "the redirect was followed: {:?}",
+        attacker.gets()
+    );
+    assert_eq!(
+        stored_key(&app, &bob.id).await.as_deref(),
+        Some(bob.public_pem.as_str()),
+        "bob's key was replaced"
+    );
+    assert!(!has_post(&app, forged["id"].as_str().unwrap()).await);
+
+    // Nor is the attacker's key taken for bob's own key id afterwards.
+    let forged2 = note(&victim.url("/notes/forged2"), &bob.id, None, "forged again");
+    let (status, body) = send(&app, &create(&bob.id, &forged2), &bob.key_id, &evil_private).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(!has_post(&app, forged2["id"].as_str().unwrap()).await);
+}
+
+/// A reply whose `inReplyTo` on the victim's server redirects to the attacker's note
+/// claiming to be the victim's: the forged parent is not stored under the victim.
+#[tokio::test]
+async fn a_parent_fetched_through_a_redirect_cannot_impersonate_another_server() {
+    let app = spawn().await;
+    let victim = StandIn::start().await;
+    let attacker = StandIn::start().await;
+    let bob = victim.actor("bob").await;
+    let mallory = attacker.actor("mallory").await;
+
+    let forged_parent = victim.url("/notes/forged-parent");
+    attacker.serve(
+        "/forged-parent",
+        note(&forged_parent, &bob.id, None, "bob never said this"),
+    );
+    victim.redirect("/redirect/note", &attacker.url("/forged-parent"));
+
+    let reply = note(
+        &attacker.url("/notes/reply"),
+        &mallory.id,
+        Some(&victim.url("/redirect/note")),
+        "look what bob said",
+    );
+    let (status, body) = send(
+        &app,
+        &create(&mallory.id, &reply),
+        &mallory.key_id,
+        &mallory.private_pem,
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_client_error(),
+        "{status} {body}"
+    );
+    assert!(
+        attacker.gets().contains(&"/forged-parent".to_owned()),
+        "the redirect was followed: {:?}",
+        attacker.gets()
+    );
+    assert!(
+        !has_post(&app, &forged_parent).await,
+        "a forged post of bob was stored"
+    );
+    assert!(!has_post(&app, &victim.url("/redirect/note")).await);
+}
+
+/// A redirect within one server is still followed: the document is that server's own.
+/// (The parent is stored under its own id.)
+#[tokio::test]
+async fn a_redirect_within_the_same_server_is_followed() {
+    let app = spawn().await;
+    let peer = StandIn::start().await;
+    let carol = peer.actor("carol").await;
+    let dave = peer.actor("dave").await;
+    let parent = note(&peer.url("/notes/parent"), &carol.id, None, "parent");
+    peer.serve("/notes/parent", parent.clone());
+    peer.redirect("/short/parent", &peer.url("/notes/parent"));
+    let reply = note(
+        &peer.url("/notes/reply"),
+        &dave.id,
+        Some(&peer.url("/short/parent")),
+        "reply",
+    );
+    let (status, body) = send(
+        &app,
+        &create(&dave.id, &reply),
+        &dave.key_id,
+        &dave.private_pem,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(
+        has_post(&app, &peer.url("/notes/parent")).await,
+        "{:?}",
+        peer.gets()
+    );
+}
