@@ -457,6 +457,8 @@ fn seed(url: &str, hash: &str, public_pem: &str, private_pem: &str) -> anyhow::R
                 visibility: "public",
                 created_at: s.created_at,
                 updated_at: s.created_at,
+                spoiler_text: "",
+                sensitive: false,
             })
             .collect();
         let link_rows: Vec<PostTag> = rows

@@ -296,7 +296,7 @@ impl Status {
             account: Account::from_view(&p.author, base),
             content: status_content(p),
             visibility: p.visibility.clone(),
-            sensitive: !p.spoiler_text.is_empty(),
+            sensitive: p.sensitive,
             spoiler_text: p.spoiler_text.clone(),
             media_attachments: Vec::new(),
             application: None,

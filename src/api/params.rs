@@ -104,6 +104,25 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     })
 }
 
+/// An optional boolean, written as [`flag`] reads it; anything else is an error (a
+/// value that is neither true nor false is not taken for one). Empty means not given.
+pub fn opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Option::<Scalar>::deserialize(d)? {
+        None => Ok(None),
+        Some(Scalar::B(b)) => Ok(Some(b)),
+        Some(Scalar::N(n @ (0 | 1))) => Ok(Some(n == 1)),
+        Some(Scalar::S(s)) => match s.trim() {
+            "" => Ok(None),
+            "true" | "True" | "1" | "on" | "yes" => Ok(Some(true)),
+            "false" | "False" | "0" | "off" | "no" => Ok(Some(false)),
+            other => Err(serde::de::Error::custom(format!(
+                "{other:?} is not a boolean"
+            ))),
+        },
+        Some(Scalar::N(n)) => Err(serde::de::Error::custom(format!("{n} is not a boolean"))),
+    }
+}
+
 /// The service's range for Mastodon's paging parameters.
 pub fn range(p: &Paging) -> Range {
     Range {

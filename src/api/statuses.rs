@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::entities::{Account, Context, EmojiReaction, Status, StatusSource};
-use super::params::{opt_id, page_url, path_id, range};
+use super::params::{opt_flag, opt_id, page_url, path_id, range};
 use super::{ApiForm, Auth, Paging, paged};
 use crate::error::AppError;
 use crate::service::posts::{self, NewStatus};
@@ -48,6 +48,9 @@ struct StatusForm {
     #[serde(deserialize_with = "opt_id")]
     in_reply_to_id: Option<i64>,
     spoiler_text: Option<String>,
+    /// Hides the text behind a warning (set anyway when there is a `spoiler_text`).
+    #[serde(deserialize_with = "opt_flag")]
+    sensitive: Option<bool>,
     visibility: Option<String>,
     /// Our extension: the story's headline (otherwise the first line of `status`).
     headline: Option<String>,
@@ -71,6 +74,7 @@ async fn create(
             text: form.status.unwrap_or_default(),
             in_reply_to_id: form.in_reply_to_id,
             spoiler_text: form.spoiler_text.unwrap_or_default(),
+            sensitive: form.sensitive.unwrap_or(false),
             visibility: form.visibility,
             idempotency_key: key,
             headline: form.headline,
@@ -113,6 +117,7 @@ async fn update(
         path_id(&id)?,
         form.status.as_deref().unwrap_or(""),
         form.spoiler_text.as_deref(),
+        form.sensitive,
         form.headline.as_deref(),
     )
     .await?;

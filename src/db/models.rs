@@ -104,6 +104,8 @@ pub struct Post {
     pub share_count: i64,
     pub removed_at: Option<NaiveDateTime>,
     pub spoiler_text: String,
+    /// Shown behind a warning (with `spoiler_text` as its text, or a generic one).
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -123,6 +125,9 @@ pub struct NewPost<'a> {
     pub visibility: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The content warning ("" for none).
+    pub spoiler_text: &'a str,
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -50,6 +50,7 @@ diesel::table! {
         share_count -> BigInt,
         removed_at -> Nullable<Timestamp>,
         spoiler_text -> Text,
+        sensitive -> Bool,
     }
 }
 

@@ -5,6 +5,10 @@ use linkify::{LinkFinder, LinkKind};
 
 pub const MAX_TAG_LEN: usize = 100;
 
+/// The longest content warning, in characters (a local post's is refused past it, a
+/// remote one is cut).
+pub const MAX_CONTENT_WARNING: usize = 500;
+
 /// Escapes text for use in HTML content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);

@@ -196,7 +196,7 @@ pub fn note(urls: &Urls, post: &PostView, parent_ap_id: Option<String>) -> Note 
         url: post.url.clone(),
         to,
         cc,
-        sensitive: !spoiler.is_empty(),
+        sensitive: post.sensitive || !spoiler.is_empty(),
         tag,
         replies: Some(format!("{}/replies", post.ap_id)),
     }

@@ -24,7 +24,7 @@ use crate::domain::text::{extract_mentions, normalize_tag};
 use crate::error::{AppError, ErrorKind};
 
 /// The longest content warning, in characters.
-pub const MAX_SPOILER: usize = 500;
+pub const MAX_SPOILER: usize = crate::domain::text::MAX_CONTENT_WARNING;
 /// The longest `Idempotency-Key`, in characters.
 pub const MAX_IDEMPOTENCY_KEY: usize = 200;
 /// How long an `Idempotency-Key` keeps returning the first post.
@@ -53,6 +53,8 @@ pub struct PostView {
     pub content_html: String,
     /// The content warning ("" for none).
     pub spoiler_text: String,
+    /// Marked sensitive (always with a content warning; possibly without one).
+    pub sensitive: bool,
     pub visibility: String,
     pub author: AccountView,
     pub tags: Vec<TagRef>,
@@ -279,6 +281,7 @@ pub fn assemble_posts(
                 body: p.body,
                 content_html: p.content_html,
                 spoiler_text: p.spoiler_text,
+                sensitive: p.sensitive,
                 visibility: p.visibility,
                 author,
                 tags: post_tags,
@@ -343,12 +346,33 @@ pub async fn get_statuses(
         .await
 }
 
+/// A post's content warning and sensitive mark, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContentWarning {
+    /// The warning's text ("" for none).
+    pub spoiler_text: String,
+    /// Set whenever there is a warning; may be set without one.
+    pub sensitive: bool,
+}
+
+impl ContentWarning {
+    /// A warning as typed (trimmed; at most [`MAX_SPOILER`] characters, else an error on
+    /// the field `spoiler_text`), sensitive when asked or when there is a warning.
+    pub fn new(spoiler_text: &str, sensitive: bool) -> Result<ContentWarning, AppError> {
+        let spoiler_text = check_spoiler(spoiler_text)?;
+        Ok(ContentWarning {
+            sensitive: sensitive || !spoiler_text.is_empty(),
+            spoiler_text,
+        })
+    }
+}
+
 /// What a post gets besides its text when it comes from a client app. Applied inside the
 /// transaction that inserts the post.
 #[derive(Debug, Clone, Default)]
 pub struct PostExtras {
-    /// The content warning ("" for none).
-    pub spoiler_text: String,
+    /// The content warning and sensitive mark (stored with the row).
+    pub warning: ContentWarning,
     /// `None` keeps the default: public for stories, the thread's for replies.
     pub visibility: Option<String>,
     /// The client's `Idempotency-Key`: the same key from the same account within
@@ -378,19 +402,14 @@ fn find_idempotent(conn: &mut DbConn, account_id: i64, key: &str) -> Result<Opti
         .optional()?)
 }
 
-/// Stores a post's content warning, visibility and idempotency key; called by `stories`
-/// and `replies` inside the transaction that inserted the post.
+/// Stores a post's visibility and idempotency key; called by `stories` and `replies`
+/// inside the transaction that inserted the post (the warning is in the row itself).
 pub(crate) fn apply_extras(
     conn: &mut DbConn,
     post_id: i64,
     account_id: i64,
     extras: &PostExtras,
 ) -> Result<(), AppError> {
-    if !extras.spoiler_text.is_empty() {
-        diesel::update(posts::table.find(post_id))
-            .set(posts::spoiler_text.eq(&extras.spoiler_text))
-            .execute(conn)?;
-    }
     if let Some(v) = &extras.visibility {
         diesel::update(posts::table.find(post_id))
             .set(posts::visibility.eq(v))
@@ -439,6 +458,8 @@ pub struct NewStatus {
     /// Makes it a reply.
     pub in_reply_to_id: Option<i64>,
     pub spoiler_text: String,
+    /// `sensitive` (also set by a content warning).
+    pub sensitive: bool,
     /// `public` or `unlisted` (`None`: public).
     pub visibility: Option<String>,
     pub idempotency_key: Option<String>,
@@ -487,7 +508,7 @@ pub async fn create_status(
     status: NewStatus,
 ) -> Result<PostView, AppError> {
     let visibility = check_visibility(status.visibility.as_deref())?;
-    let spoiler_text = check_spoiler(&status.spoiler_text)?;
+    let warning = ContentWarning::new(&status.spoiler_text, status.sensitive)?;
     let key = status
         .idempotency_key
         .as_deref()
@@ -513,7 +534,7 @@ pub async fn create_status(
         return Err(blank_text());
     }
     let extras = PostExtras {
-        spoiler_text,
+        warning,
         visibility: None,
         idempotency_key: key.clone(),
     };
@@ -563,20 +584,26 @@ async fn get_own(svc: &Services, id: i64, viewer: i64) -> Result<PostView, AppEr
 }
 
 /// Edits a status (its author only): the text (and, for stories, the headline, taken from
-/// the first line unless given) and the content warning (`None` keeps it).
+/// the first line unless given), the content warning and the sensitive mark (`None`
+/// keeps what the post has; a new warning makes it sensitive, as when posting).
 pub async fn update_status(
     svc: &Services,
     editor: &Account,
     id: i64,
     text: &str,
     spoiler_text: Option<&str>,
+    sensitive: Option<bool>,
     headline: Option<&str>,
 ) -> Result<PostView, AppError> {
     let current = get_status(svc, id, Some(editor.id)).await?;
     if current.author.id != editor.id {
         return Err(AppError::forbidden());
     }
-    let spoiler = spoiler_text.map(check_spoiler).transpose()?;
+    let spoiler = match (spoiler_text, sensitive) {
+        (None, None) => None,
+        (Some(s), sensitive) => Some(ContentWarning::new(s, sensitive.unwrap_or(false))?),
+        (None, Some(sensitive)) => Some(ContentWarning::new(&current.spoiler_text, sensitive)?),
+    };
     let headline = headline.map(str::trim).filter(|h| !h.is_empty());
     if current.is_story() {
         if text.trim().is_empty() && headline.is_none() {

@@ -6,9 +6,9 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::notifications::{self, Kind};
-use super::posts::{PostExtras, apply_extras};
+use super::posts::{ContentWarning, PostExtras, apply_extras};
 use super::stories::{ensure_tags, link_tags, rewrite, soft_delete};
-use super::views::{AuthorView, Engagement, load_engagement};
+use super::views::{AuthorView, Engagement, load_engagement, warning_text};
 use super::{Services, lock_post};
 use crate::db::models::{Account, AccountBrief, NewPost, Post};
 use crate::db::schema::{accounts, posts, story_follows};
@@ -69,15 +69,21 @@ fn resolve_mentions(
         .collect())
 }
 
-/// Publishes a reply to a story or a reply. Notifies the parent's author, the accounts
-/// mentioned, and the story's followers; returns the reply's id.
+/// Publishes a reply to a story or a reply, with an optional content warning ("" for
+/// none). Notifies the parent's author, the accounts mentioned, and the story's
+/// followers; returns the reply's id.
 pub async fn reply(
     svc: &Services,
     author: &Account,
     parent_id: i64,
     body: &str,
+    content_warning: &str,
 ) -> Result<i64, AppError> {
-    reply_with(svc, author, parent_id, body, PostExtras::default()).await
+    let extras = PostExtras {
+        warning: ContentWarning::new(content_warning, false)?,
+        ..PostExtras::default()
+    };
+    reply_with(svc, author, parent_id, body, extras).await
 }
 
 /// [`reply`] with what a client app may add (content warning, idempotency key), stored
@@ -122,6 +128,7 @@ pub async fn reply_with(
                         created_at: Utc::now().naive_utc(),
                         tags,
                         mentioned: &mentioned,
+                        warning: &extras.warning,
                     },
                 )?;
                 apply_extras(conn, id, author_id, &extras)?;
@@ -148,6 +155,7 @@ pub(crate) struct NewReply<'a> {
     pub tags: Vec<(i64, String)>,
     /// Local accounts mentioned (notified).
     pub mentioned: &'a [i64],
+    pub warning: &'a ContentWarning,
 }
 
 /// Stores a reply inside a write transaction (the body of [`reply_with`], shared with the
@@ -177,6 +185,8 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
             visibility: r.visibility.unwrap_or(&root.visibility),
             created_at: r.created_at,
             updated_at: r.created_at,
+            spoiler_text: &r.warning.spoiler_text,
+            sensitive: r.warning.sensitive,
         })
         .execute(conn)?;
     diesel::update(posts::table.find(root_id))
@@ -218,7 +228,7 @@ pub async fn update(
     editor: &Account,
     id: i64,
     body: &str,
-    spoiler_text: Option<String>,
+    warning: Option<ContentWarning>,
 ) -> Result<(), AppError> {
     let body = check_body(body)?;
     let editor_id = editor.id;
@@ -242,7 +252,7 @@ pub async fn update(
                 if post.account_id != editor_id {
                     return Err(AppError::forbidden());
                 }
-                rewrite(conn, id, &body, &html, spoiler_text.as_deref(), tags)?;
+                rewrite(conn, id, &body, &html, warning.as_ref(), tags)?;
                 outbox::post_event(conn, &urls, id, PostEvent::Updated)
             })
         })
@@ -309,6 +319,9 @@ pub struct ReplyView {
     pub depth: usize,
     pub author: AuthorView,
     pub content_html: String,
+    /// The content warning ("" for none).
+    pub spoiler_text: String,
+    pub sensitive: bool,
     pub created_at: NaiveDateTime,
     pub deleted: bool,
     pub removed: bool,
@@ -319,6 +332,11 @@ pub struct ReplyView {
 impl ReplyView {
     pub fn path(&self) -> String {
         format!("/replies/{}", self.id)
+    }
+
+    /// What the content is hidden behind, if anything (see [`warning_text`]).
+    pub fn warning(&self) -> Option<String> {
+        warning_text(&self.spoiler_text, self.sensitive)
     }
 
     /// Whether the content is shown (not deleted, removed, or by a suspended account).
@@ -374,6 +392,8 @@ pub async fn thread(
                     depth: 0,
                     author: a.into(),
                     content_html: p.content_html,
+                    spoiler_text: p.spoiler_text,
+                    sensitive: p.sensitive,
                     created_at: p.created_at,
                     deleted: p.deleted_at.is_some(),
                     removed: p.removed_at.is_some() || suspended.is_some(),
@@ -505,6 +525,8 @@ mod tests {
                 display_name: String::new(),
             },
             content_html: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
             created_at: Utc::now().naive_utc(),
             deleted: false,
             removed: false,

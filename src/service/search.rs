@@ -19,7 +19,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::views::{AuthorView, TagRef};
+use super::views::{AuthorView, TagRef, warning_text};
 use super::{PAGE_SIZE, Services};
 use crate::db::DbConn;
 use crate::db::models::{AccountBrief, Post, PostTag};
@@ -46,7 +46,8 @@ pub struct SearchHit {
     pub in_reply_to_id: Option<i64>,
     pub author: AuthorView,
     pub created_at: NaiveDateTime,
-    /// Plain text around the first matching word (or the start of the body).
+    /// Plain text around the first matching word (or the start of the body); for a post
+    /// behind a content warning, "Content warning: …" instead (its body is not shown).
     pub excerpt: String,
     /// The story's tags (empty for replies).
     pub tags: Vec<TagRef>,
@@ -370,7 +371,10 @@ fn load_hits(conn: &mut DbConn, ids: &[i64], words: &[String]) -> Result<Vec<Sea
             post_tags.sort_by(|x, y| x.key.cmp(&y.key));
             SearchHit {
                 id: post.id,
-                excerpt: excerpt(&post.body, words),
+                excerpt: match warning_text(&post.spoiler_text, post.sensitive) {
+                    Some(w) => format!("Content warning: {w}"),
+                    None => excerpt(&post.body, words),
+                },
                 headline: post.headline,
                 in_reply_to_id: post.in_reply_to_id,
                 author: author.into(),

@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::cache::cached;
-use super::posts::{PostExtras, apply_extras};
+use super::posts::{ContentWarning, PostExtras, apply_extras};
 use super::views::{StoryView, assemble};
 use super::{PAGE_SIZE, Page, Services};
 use crate::db::models::{Account, AccountBrief, NewPost, NewTag, Post, PostTag, Tag};
@@ -18,15 +18,21 @@ use crate::domain::text::{extract_hashtags, normalize_tag, render};
 use crate::error::AppError;
 use crate::federation::outbox::{self, PostEvent};
 
-/// Publishes a story by a local account; returns its id.
+/// Publishes a story by a local account, with an optional content warning ("" for
+/// none); returns its id.
 pub async fn create(
     svc: &Services,
     author: &Account,
     headline: &str,
     body: &str,
+    content_warning: &str,
 ) -> Result<i64, AppError> {
     let draft = StoryDraft::parse(headline, body).map_err(AppError::validation)?;
-    insert(svc, author, draft, PostExtras::default()).await
+    let extras = PostExtras {
+        warning: ContentWarning::new(content_warning, false)?,
+        ..PostExtras::default()
+    };
+    insert(svc, author, draft, extras).await
 }
 
 /// Publishes a story posted from a client app as a status: the body may be empty, and the
@@ -74,6 +80,8 @@ async fn insert(
                         visibility: "public",
                         created_at: now,
                         updated_at: now,
+                        spoiler_text: &extras.warning.spoiler_text,
+                        sensitive: extras.warning.sensitive,
                     },
                     tags,
                 )?;
@@ -123,30 +131,32 @@ pub(crate) fn insert_remote_story(
     Ok(true)
 }
 
-/// Edits a story; only its author may.
+/// Edits a story and its content warning ("" removes it); only its author may.
 pub async fn update(
     svc: &Services,
     editor: &Account,
     id: i64,
     headline: &str,
     body: &str,
+    content_warning: &str,
 ) -> Result<(), AppError> {
     let draft = StoryDraft::parse(headline, body).map_err(AppError::validation)?;
-    apply_update(svc, editor, id, draft, None).await
+    let warning = ContentWarning::new(content_warning, false)?;
+    apply_update(svc, editor, id, draft, Some(warning)).await
 }
 
-/// Edits a story from a client app: the body may be empty; `spoiler_text` (the content
-/// warning) is replaced when given.
+/// Edits a story from a client app: the body may be empty; the content warning is
+/// replaced when given.
 pub async fn update_status(
     svc: &Services,
     editor: &Account,
     id: i64,
     headline: &str,
     body: &str,
-    spoiler_text: Option<String>,
+    warning: Option<ContentWarning>,
 ) -> Result<(), AppError> {
     let draft = StoryDraft::parse_status(headline, body).map_err(AppError::validation)?;
-    apply_update(svc, editor, id, draft, spoiler_text).await
+    apply_update(svc, editor, id, draft, warning).await
 }
 
 async fn apply_update(
@@ -154,7 +164,7 @@ async fn apply_update(
     editor: &Account,
     id: i64,
     draft: StoryDraft,
-    spoiler_text: Option<String>,
+    warning: Option<ContentWarning>,
 ) -> Result<(), AppError> {
     let html = render(&draft.body, svc.base_url());
     let editor_id = editor.id;
@@ -170,7 +180,7 @@ async fn apply_update(
                 diesel::update(posts::table.find(id))
                     .set(posts::headline.eq(Some(&draft.headline)))
                     .execute(conn)?;
-                rewrite(conn, id, &draft.body, &html, spoiler_text.as_deref(), tags)?;
+                rewrite(conn, id, &draft.body, &html, warning.as_ref(), tags)?;
                 outbox::post_event(conn, &urls, id, PostEvent::Updated)
             })
         })
@@ -204,14 +214,14 @@ fn live_story(conn: &mut DbConn, id: i64) -> Result<Post, AppError> {
     Ok(post)
 }
 
-/// Replaces the text of a story or reply (edits), its rendered HTML, content warning and
-/// tags; marks it edited.
+/// Replaces the text of a story or reply (edits), its rendered HTML, content warning
+/// (when given) and tags; marks it edited.
 pub(crate) fn rewrite(
     conn: &mut DbConn,
     id: i64,
     body: &str,
     html: &str,
-    spoiler_text: Option<&str>,
+    warning: Option<&ContentWarning>,
     tags: Vec<(i64, String)>,
 ) -> Result<(), AppError> {
     let now = Utc::now().naive_utc();
@@ -223,9 +233,12 @@ pub(crate) fn rewrite(
             posts::edited_at.eq(Some(now)),
         ))
         .execute(conn)?;
-    if let Some(spoiler) = spoiler_text {
+    if let Some(w) = warning {
         diesel::update(posts::table.find(id))
-            .set(posts::spoiler_text.eq(spoiler))
+            .set((
+                posts::spoiler_text.eq(&w.spoiler_text),
+                posts::sensitive.eq(w.sensitive),
+            ))
             .execute(conn)?;
     }
     diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id))).execute(conn)?;

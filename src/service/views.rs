@@ -179,6 +179,20 @@ pub fn load_engagement(
     Ok(out)
 }
 
+/// The text a post's content is hidden behind: its content warning, or "Sensitive
+/// content" for a post marked sensitive without one; `None` when it is shown openly.
+/// Pages show the body inside a `<details>` with this as its `<summary>`, and lists show
+/// it instead of an excerpt.
+pub fn warning_text(spoiler_text: &str, sensitive: bool) -> Option<String> {
+    if !spoiler_text.trim().is_empty() {
+        Some(spoiler_text.trim().to_owned())
+    } else if sensitive {
+        Some("Sensitive content".to_owned())
+    } else {
+        None
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct StoryView {
     pub id: i64,
@@ -188,6 +202,9 @@ pub struct StoryView {
     pub body: String,
     /// Safe HTML of the body.
     pub content_html: String,
+    /// The content warning ("" for none).
+    pub spoiler_text: String,
+    pub sensitive: bool,
     pub author: AuthorView,
     pub tags: Vec<TagRef>,
     pub created_at: NaiveDateTime,
@@ -201,6 +218,11 @@ pub struct StoryView {
 impl StoryView {
     pub fn path(&self) -> String {
         format!("/stories/{}", self.id)
+    }
+
+    /// What the body is hidden behind, if anything (see [`warning_text`]).
+    pub fn warning(&self) -> Option<String> {
+        warning_text(&self.spoiler_text, self.sensitive)
     }
 
     /// The first characters of the body as plain text, for lists.
@@ -254,6 +276,8 @@ pub fn assemble(
                 headline: p.headline.unwrap_or_default(),
                 body: p.body,
                 content_html: p.content_html,
+                spoiler_text: p.spoiler_text,
+                sensitive: p.sensitive,
                 author: a.into(),
                 tags: story_tags,
                 created_at: p.created_at,

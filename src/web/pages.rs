@@ -164,8 +164,16 @@ pub struct StoryPage<'a> {
     pub sort: crate::service::replies::ThreadSort,
     pub palette: &'static [&'static str],
     /// A rejected reply's text and the reason, shown in the reply form.
-    pub draft: String,
+    pub draft: ReplyDraft,
     pub error: String,
+}
+
+/// What was typed in a reply form (kept when it is shown again with an error).
+#[derive(Debug, Default, Clone)]
+pub struct ReplyDraft {
+    pub body: String,
+    /// The content warning ("" for none).
+    pub warning: String,
 }
 
 #[derive(Template)]
@@ -175,6 +183,8 @@ pub struct StoryFormPage<'a> {
     pub editing: Option<i64>,
     pub headline: String,
     pub body: String,
+    /// The content warning ("" for none).
+    pub spoiler_text: String,
     pub errors: FormErrors,
 }
 
@@ -264,7 +274,7 @@ pub struct ReplyPageView<'a> {
     pub ctx: &'a Ctx,
     pub page: crate::service::replies::ReplyPage,
     pub replies: Vec<crate::service::replies::ReplyView>,
-    pub draft: String,
+    pub draft: ReplyDraft,
     pub error: String,
     pub palette: &'static [&'static str],
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{CsrfOnly, safe_return_to};
 use super::context::Ctx;
-use super::pages::{NotificationsPage, ReplyPageView, render, render_status};
+use super::pages::{NotificationsPage, ReplyDraft, ReplyPageView, render, render_status};
 use super::stories::{PageQuery, next_href, parse_id};
 use crate::domain::reaction::PALETTE;
 use crate::error::AppError;
@@ -82,6 +82,9 @@ pub struct ReplyForm {
     csrf: String,
     #[serde(default)]
     body: String,
+    /// The optional content warning.
+    #[serde(default)]
+    spoiler_text: String,
 }
 
 /// Publishes a reply; a rejected one comes back on the parent's reply page with the text kept.
@@ -94,7 +97,7 @@ pub async fn reply(
     let parent = parse_id(&id)?;
     ctx.check_csrf(&form.csrf)?;
     let user = ctx.require_user()?;
-    match replies::reply(&svc, user, parent, &form.body).await {
+    match replies::reply(&svc, user, parent, &form.body, &form.spoiler_text).await {
         Ok(new_id) => Ok(Redirect::to(&format!("/replies/{new_id}")).into_response()),
         Err(e) if !e.field_errors().is_empty() => {
             let message = e.public_message();
@@ -102,7 +105,10 @@ pub async fn reply(
                 &svc,
                 &ctx,
                 parent,
-                form.body,
+                ReplyDraft {
+                    body: form.body,
+                    warning: form.spoiler_text,
+                },
                 message,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -117,7 +123,7 @@ async fn reply_page(
     svc: &Services,
     ctx: &Ctx,
     parent: i64,
-    draft: String,
+    draft: ReplyDraft,
     error: String,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -134,7 +140,7 @@ async fn reply_page(
 fn render_reply_page(
     ctx: &Ctx,
     mut page: ReplyPage,
-    draft: String,
+    draft: ReplyDraft,
     error: String,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -160,7 +166,13 @@ pub async fn show_reply(
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
     let page = replies::get(&svc, id, ctx.user.as_ref().map(|u| u.id)).await?;
-    render_reply_page(&ctx, page, String::new(), String::new(), StatusCode::OK)
+    render_reply_page(
+        &ctx,
+        page,
+        ReplyDraft::default(),
+        String::new(),
+        StatusCode::OK,
+    )
 }
 
 pub async fn delete_reply(

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::auth::CsrfOnly;
 use super::context::Ctx;
 use super::pages::{
-    FormErrors, IndexPage, StoryFormPage, StoryPage, TagPage, render, render_status,
+    FormErrors, IndexPage, ReplyDraft, StoryFormPage, StoryPage, TagPage, render, render_status,
 };
 use crate::domain::reaction::PALETTE;
 use crate::domain::text::is_valid_tag;
@@ -88,7 +88,7 @@ pub async fn show(
         &ctx,
         id,
         q.sort.as_deref(),
-        String::new(),
+        ReplyDraft::default(),
         String::new(),
         StatusCode::OK,
     )
@@ -102,7 +102,7 @@ pub async fn story_page(
     ctx: &Ctx,
     id: i64,
     sort: Option<&str>,
-    draft: String,
+    draft: ReplyDraft,
     error: String,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -141,6 +141,7 @@ pub async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
         editing: None,
         headline: String::new(),
         body: String::new(),
+        spoiler_text: String::new(),
         errors: FormErrors::none(),
     })
 }
@@ -153,6 +154,9 @@ pub struct StoryForm {
     headline: String,
     #[serde(default)]
     body: String,
+    /// The optional content warning.
+    #[serde(default)]
+    spoiler_text: String,
 }
 
 pub async fn create(
@@ -162,7 +166,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf)?;
     let user = ctx.require_user()?;
-    match stories::create(&svc, user, &form.headline, &form.body).await {
+    match stories::create(&svc, user, &form.headline, &form.body, &form.spoiler_text).await {
         Ok(id) => Ok(Redirect::to(&format!("/stories/{id}")).into_response()),
         Err(e) => rerender(&ctx, None, form, e),
     }
@@ -182,6 +186,7 @@ fn rerender(
             editing,
             headline: form.headline,
             body: form.body,
+            spoiler_text: form.spoiler_text,
             errors: FormErrors::from_error(e)?,
         },
     )
@@ -206,6 +211,7 @@ pub async fn edit_form(
         editing: Some(id),
         headline: story.headline,
         body: story.body,
+        spoiler_text: story.spoiler_text,
         errors: FormErrors::none(),
     })
 }
@@ -219,7 +225,16 @@ pub async fn update(
     let id = parse_id(&id)?;
     ctx.check_csrf(&form.csrf)?;
     let user = ctx.require_user()?;
-    match stories::update(&svc, user, id, &form.headline, &form.body).await {
+    match stories::update(
+        &svc,
+        user,
+        id,
+        &form.headline,
+        &form.body,
+        &form.spoiler_text,
+    )
+    .await
+    {
         Ok(()) => Ok(Redirect::to(&format!("/stories/{id}")).into_response()),
         Err(e) => rerender(&ctx, Some(id), form, e),
     }

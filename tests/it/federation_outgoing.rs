@@ -109,6 +109,8 @@ async fn remote_post(app: &TestApp, peer: &RecordingPeer, name: &str) -> (i64, S
                     visibility: "public",
                     created_at: now,
                     updated_at: now,
+                    spoiler_text: "",
+                    sensitive: false,
                 })
                 .execute(conn)?;
             Ok(())

@@ -18,6 +18,7 @@ mod federation_outgoing;
 mod federation_trust;
 mod moderation;
 mod oauth;
+mod peer_content;
 mod search;
 mod stories;
 mod tls;

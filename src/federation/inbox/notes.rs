@@ -18,6 +18,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::federation::FedError;
 use crate::federation::fetch::{self, parse_actor};
 use crate::service::notifications::{self, Kind};
+use crate::service::posts::ContentWarning;
 use crate::service::replies::{NewReply, insert_reply};
 use crate::service::stories::{
     KnownTags, ensure_tag_names_in_tx, insert_remote_story, rewrite, soft_delete,
@@ -297,6 +298,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
     let now = Utc::now().naive_utc();
     let mentioned = mentioned(conn, &ctx.base, note)?;
     let url = note.url.as_deref().or(Some(note.id.as_str()));
+    let warning = note_warning(note);
     match &note.in_reply_to {
         Some(parent) => {
             let Some(parent) = post_by_ap_id(conn, parent)? else {
@@ -324,6 +326,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
                     created_at: now,
                     tags,
                     mentioned: &mentioned,
+                    warning: &warning,
                 },
             )
         }
@@ -345,6 +348,8 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
                     visibility,
                     created_at: now,
                     updated_at: now,
+                    spoiler_text: &warning.spoiler_text,
+                    sensitive: warning.sensitive,
                 },
                 note.hashtags.clone(),
                 known,
@@ -385,7 +390,24 @@ pub(super) fn update(
             .execute(conn)?;
     }
     let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone(), known)?;
-    rewrite(conn, post.id, &note.text, &note.content_html, None, tags)
+    // The warning is replaced too: an edit may add, change or take it away.
+    let warning = note_warning(note);
+    rewrite(
+        conn,
+        post.id,
+        &note.text,
+        &note.content_html,
+        Some(&warning),
+        tags,
+    )
+}
+
+/// A note's content warning and sensitive mark as stored.
+fn note_warning(note: &IncomingNote) -> ContentWarning {
+    ContentWarning {
+        spoiler_text: note.spoiler_text.clone(),
+        sensitive: note.sensitive,
+    }
 }
 
 /// `Delete` of a note (its id or a `Tombstone`): a soft delete, from its author only. A

@@ -9,12 +9,15 @@ use url::Url;
 use crate::domain::html::{sanitize, to_text};
 use crate::domain::reaction::parse_emoji;
 use crate::domain::story::split_status;
-use crate::domain::text::is_valid_tag;
+use crate::domain::text::{MAX_CONTENT_WARNING, is_valid_tag};
 
 use super::super::protocol::PUBLIC;
 
 /// Object types stored as posts.
 pub const NOTE_TYPES: [&str; 4] = ["Note", "Article", "Page", "Question"];
+
+/// The headline of a remote note marked sensitive that has neither a title nor a warning.
+pub const SENSITIVE_HEADLINE: &str = "Sensitive content";
 
 /// Who may see a post, from its `to` and `cc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +55,13 @@ pub struct IncomingNote {
     pub text: String,
     /// `name` (Articles and Pages: the title).
     pub name: Option<String>,
-    /// `summary` (a content warning on Mastodon).
-    pub summary: Option<String>,
+    /// The content warning ("" for none): `summary` (or the first of `summaryMap`) of a
+    /// `Note` or `Question`, as plain text, at most [`MAX_CONTENT_WARNING`] characters.
+    /// The `summary` of an `Article` or `Page` is an excerpt, not a warning (as on
+    /// Mastodon).
+    pub spoiler_text: String,
+    /// `sensitive: true`, or a content warning.
+    pub sensitive: bool,
     pub in_reply_to: Option<String>,
     /// Hashtag names without `#`, as spelled, valid and distinct.
     pub hashtags: Vec<String>,
@@ -63,8 +71,9 @@ pub struct IncomingNote {
 }
 
 impl IncomingNote {
-    /// The headline of a story: the title of an Article or Page, else the first line of
-    /// the text.
+    /// The headline of a story: the title of an Article or Page; else the content
+    /// warning (the text it warns about must not be shown in lists), or "Sensitive
+    /// content" for a note marked sensitive without one; else the first line of the text.
     pub fn headline(&self) -> String {
         if let Some(name) = self
             .name
@@ -73,6 +82,12 @@ impl IncomingNote {
             .filter(|n| !n.is_empty())
         {
             return split_status(name).0;
+        }
+        if !self.spoiler_text.is_empty() {
+            return split_status(&self.spoiler_text).0;
+        }
+        if self.sensitive {
+            return SENSITIVE_HEADLINE.to_owned();
         }
         let (first, _) = split_status(&self.text);
         if first.is_empty() {
@@ -141,6 +156,37 @@ fn content(object: &Value) -> String {
         .to_owned()
 }
 
+/// The content warning of a `Note` or `Question`: `summary`, else the first value of
+/// `summaryMap`; plain text (Mastodon, Misskey and Pleroma send it unescaped), trimmed,
+/// cut at [`MAX_CONTENT_WARNING`] characters (with `…`: a long warning still warns).
+fn content_warning(object: &Value, kind: &str) -> String {
+    if !matches!(kind, "Note" | "Question") {
+        return String::new();
+    }
+    let raw = object
+        .get("summary")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| {
+            object
+                .get("summaryMap")
+                .and_then(Value::as_object)
+                .and_then(|m| m.values().find_map(Value::as_str))
+        })
+        .unwrap_or_default();
+    let cleaned: String = raw
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect();
+    if cleaned.chars().count() <= MAX_CONTENT_WARNING {
+        return cleaned;
+    }
+    let mut cut: String = cleaned.chars().take(MAX_CONTENT_WARNING - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// Reads a Note-like object. Errors name what is missing or wrong.
 pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
     if !object.is_object() {
@@ -169,6 +215,7 @@ pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
     }
     let content_html = sanitize(&raw);
     let text = to_text(&raw);
+    let spoiler_text = content_warning(object, kind);
     let mut hashtags: Vec<String> = Vec::new();
     let mut mentions = Vec::new();
     for tag in many(object.get("tag")) {
@@ -204,10 +251,9 @@ pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
         content_html,
         text,
         name,
-        summary: object
-            .get("summary")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        sensitive: !spoiler_text.is_empty()
+            || object.get("sensitive").and_then(Value::as_bool) == Some(true),
+        spoiler_text,
         in_reply_to: id_of(object.get("inReplyTo")),
         hashtags,
         mentions,
@@ -281,6 +327,41 @@ mod tests {
             Some(Reaction::Unsupported(":blob:".into()))
         );
         assert_eq!(r(json!({"type": "Announce"})), None);
+    }
+
+    #[test]
+    fn content_warnings() {
+        let note = |extra: Value| {
+            let mut o = json!({"type": "Note", "id": "https://a/n", "attributedTo": "https://a/u",
+                               "content": "<p>First line</p><p>more</p>", "to": [PUBLIC]});
+            o.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            parse_note(&o).unwrap()
+        };
+        let n = note(json!({"summary": " Spoilers <b> ", "sensitive": true}));
+        assert_eq!(
+            (n.spoiler_text.as_str(), n.sensitive),
+            ("Spoilers <b>", true)
+        );
+        // The warning, not the text it hides, is the headline.
+        assert_eq!(n.headline(), "Spoilers <b>");
+        let n = note(json!({"summaryMap": {"de": "Achtung"}}));
+        assert_eq!((n.spoiler_text.as_str(), n.sensitive), ("Achtung", true));
+        let n = note(json!({"sensitive": true}));
+        assert_eq!(
+            (n.spoiler_text.as_str(), n.headline().as_str()),
+            ("", SENSITIVE_HEADLINE)
+        );
+        let n = note(json!({"summary": null, "sensitive": false}));
+        assert_eq!((n.spoiler_text.as_str(), n.sensitive), ("", false));
+        assert_eq!(n.headline(), "First line");
+        let long = note(json!({"summary": "w".repeat(MAX_CONTENT_WARNING + 10)}));
+        assert_eq!(long.spoiler_text.chars().count(), MAX_CONTENT_WARNING);
+        assert!(long.spoiler_text.ends_with('…'));
+        // An Article's summary is its excerpt, not a warning (as on Mastodon).
+        let a = note(json!({"type": "Article", "name": "Title", "summary": "An excerpt"}));
+        assert_eq!((a.spoiler_text.as_str(), a.sensitive), ("", false));
     }
 
     #[test]

@@ -1,0 +1,5 @@
+-- Issue #12: a post marked sensitive (a remote note's `sensitive`, a client app's
+-- `sensitive`), with or without a content warning (`spoiler_text`, a remote `summary`).
+ALTER TABLE posts ADD COLUMN sensitive BOOLEAN NOT NULL DEFAULT FALSE;
+-- Posts that already carry a warning are sensitive, as client apps expect.
+UPDATE posts SET sensitive = TRUE WHERE spoiler_text <> '';

@@ -1,0 +1,441 @@
+//! What peers and apps put in front of readers (issue #12): content warnings kept and
+//! shown, floods of tags, mentions and reports bounded, script links refused.
+
+use crate::common::peer::{Peer, signed_by};
+use crate::common::{PASSWORD, TestApp};
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tidings::db::models::Post;
+use tidings::db::schema::posts;
+
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+async fn spawn() -> (TestApp, Peer) {
+    let app = TestApp::spawn_with(|s| s.allow_private_addresses = true).await;
+    app.user("alice").await;
+    (app, Peer::start().await)
+}
+
+/// A bearer token of `name` (who has joined) with `scope`, by the password grant.
+async fn token(app: &TestApp, name: &str, scope: &str) -> String {
+    let http = reqwest::Client::new();
+    let reg: Value = http
+        .post(format!("{}/api/v1/apps", app.base))
+        .form(&[
+            ("client_name", "cw test"),
+            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ("scopes", "read write"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tok: Value = http
+        .post(format!("{}/oauth/token", app.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", reg["client_id"].as_str().unwrap()),
+            ("client_secret", reg["client_secret"].as_str().unwrap()),
+            ("username", name),
+            ("password", PASSWORD),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tok["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A JSON request with a bearer token: (status, body as JSON or as a string).
+async fn api(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new().request(method, format!("{}{path}", app.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The ActivityPub document at `path` of the app.
+async fn ap_get(app: &TestApp, path: &str) -> Value {
+    let res = reqwest::Client::new()
+        .get(format!("{}{path}", app.base))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    res.json().await.unwrap()
+}
+
+async fn post_by_ap_id(app: &TestApp, ap_id: &str) -> Option<Post> {
+    let ap_id = ap_id.to_owned();
+    app.svc
+        .db
+        .run(move |conn| {
+            Ok(posts::table
+                .filter(posts::ap_id.eq(ap_id))
+                .select(Post::as_select())
+                .first::<Post>(conn)
+                .optional()?)
+        })
+        .await
+        .unwrap()
+}
+
+fn fixture(path: &str) -> Value {
+    let full = format!(
+        "{}/tests/fixtures/federation/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap()
+}
+
+/// Mastodon's captured `Create` of a Note, re-addressed to the peer's actor: public, with
+/// `summary`, `sensitive` and `content` as given; a reply to `in_reply_to` when given.
+fn mastodon_create(
+    actor: &str,
+    n: u32,
+    summary: Value,
+    content: &str,
+    in_reply_to: Option<&str>,
+) -> Value {
+    let mut create = fixture("mastodon/activities/create_note.json");
+    let note_id = format!("{actor}/statuses/{n}");
+    let object = &mut create["object"];
+    object["id"] = note_id.clone().into();
+    object["url"] = note_id.clone().into();
+    object["attributedTo"] = actor.into();
+    object["to"] = json!([PUBLIC]);
+    object["cc"] = json!([format!("{actor}/followers")]);
+    object["summary"] = summary.clone();
+    object["sensitive"] = (!summary.is_null()).into();
+    object["content"] = content.into();
+    object["contentMap"] = json!({ "en": content });
+    object["inReplyTo"] = in_reply_to.map(Value::from).unwrap_or(Value::Null);
+    object["tag"] = json!([]);
+    create["id"] = format!("{note_id}/activity").into();
+    create["actor"] = actor.into();
+    create["to"] = json!([PUBLIC]);
+    create["cc"] = json!([]);
+    create
+}
+
+/// Defect 9: a remote note's `summary` and `sensitive` were parsed and dropped. They are
+/// stored, given to apps as `spoiler_text` / `sensitive`, and pages show the body only
+/// inside a `<details>` whose `<summary>` is the (escaped) warning; lists show the
+/// warning instead of the text. An `Update` changes the warning.
+#[tokio::test]
+async fn remote_content_warnings_are_kept_and_shown() {
+    let (app, peer) = spawn().await;
+    let actor = peer.actor();
+    let warning = "Graphic violence <b>&</b> gore";
+    let create = mastodon_create(
+        &actor.id,
+        1,
+        warning.into(),
+        "<p>The gory details follow.</p>",
+        None,
+    );
+    let (status, body) = signed_by(&app, &actor, &create).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let note_id = format!("{}/statuses/1", actor.id);
+    let story = post_by_ap_id(&app, &note_id).await.expect("stored");
+    assert_eq!(story.spoiler_text, warning);
+    assert!(story.sensitive);
+
+    // The client API.
+    let (status, s) = api(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/statuses/{}", story.id),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(s["spoiler_text"], warning);
+    assert_eq!(s["sensitive"], true);
+
+    // The story page: the body only behind the warning, which is escaped.
+    // Askama escapes with numeric entities.
+    let escaped = "Graphic violence &#60;b&#62;&#38;&#60;/b&#62; gore";
+    let page = app.browser().get(&format!("/stories/{}", story.id)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let details = format!("<details class=\"content-warning\"><summary>{escaped}</summary>");
+    page.assert_contains(&details);
+    let at = page.body.find(&details).unwrap();
+    let body_at = page.body.find("The gory details follow.").unwrap();
+    let closed = page.body[at..].find("</details>").unwrap() + at;
+    assert!(at < body_at && body_at < closed, "{}", page.body);
+    page.assert_lacks("<b>&</b>");
+    // Lists: the warning, not the text (the headline is the warning, not the first line).
+    let front = app.browser().get("/").await;
+    front.assert_contains(&format!("Content warning: {escaped}"));
+    front.assert_lacks("The gory details");
+    let profile = app
+        .browser()
+        .get(&format!(
+            "/@remote@{}",
+            peer.base.trim_start_matches("http://")
+        ))
+        .await;
+    assert_eq!(profile.status(), StatusCode::OK);
+    profile.assert_contains("Content warning: ");
+    profile.assert_lacks("The gory details");
+
+    // A reply with a warning: its page and the thread show it behind the warning.
+    let reply = mastodon_create(
+        &actor.id,
+        2,
+        "Spoilers".into(),
+        "<p>He was the murderer.</p>",
+        Some(&note_id),
+    );
+    let (status, body) = signed_by(&app, &actor, &reply).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let stored = post_by_ap_id(&app, &format!("{}/statuses/2", actor.id))
+        .await
+        .expect("reply stored");
+    assert_eq!(stored.spoiler_text, "Spoilers");
+    for path in [
+        format!("/replies/{}", stored.id),
+        format!("/stories/{}", story.id),
+    ] {
+        let page = app.browser().get(&path).await;
+        page.assert_contains(
+            "<details class=\"content-warning\"><summary>Spoilers</summary>\n  <div class=\"content\"><p>He was the murderer.</p>",
+        );
+    }
+
+    // An Update takes the warning away (and the mark with it), then puts another one.
+    let mut update = json!({
+        "id": format!("{note_id}#updates/1"), "type": "Update", "actor": actor.id,
+        "object": create["object"].clone(),
+    });
+    update["object"]["summary"] = Value::Null;
+    update["object"]["sensitive"] = false.into();
+    let (status, body) = signed_by(&app, &actor, &update).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let edited = post_by_ap_id(&app, &note_id).await.unwrap();
+    assert_eq!(
+        (edited.spoiler_text.as_str(), edited.sensitive),
+        ("", false)
+    );
+    let page = app.browser().get(&format!("/stories/{}", story.id)).await;
+    // Only the reply in the thread is still behind a warning.
+    assert_eq!(
+        page.body
+            .matches("<details class=\"content-warning\">")
+            .count(),
+        1,
+        "{}",
+        page.body
+    );
+    page.assert_contains("<div class=\"content\"><p>The gory details follow.</p></div>");
+    update["id"] = format!("{note_id}#updates/2").into();
+    update["object"]["summary"] = "Now with a warning".into();
+    let (status, body) = signed_by(&app, &actor, &update).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let edited = post_by_ap_id(&app, &note_id).await.unwrap();
+    assert_eq!(
+        (edited.spoiler_text.as_str(), edited.sensitive),
+        ("Now with a warning", true)
+    );
+
+    // `sensitive` without a summary (Lemmy's NSFW, Mastodon's sensitive media): hidden
+    // behind a generic warning, not the first line of the text.
+    let mut marked = mastodon_create(&actor.id, 3, Value::Null, "<p>Quietly NSFW.</p>", None);
+    marked["object"]["sensitive"] = true.into();
+    let (status, body) = signed_by(&app, &actor, &marked).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let stored = post_by_ap_id(&app, &format!("{}/statuses/3", actor.id))
+        .await
+        .unwrap();
+    assert_eq!((stored.spoiler_text.as_str(), stored.sensitive), ("", true));
+    let front = app.browser().get("/").await;
+    front.assert_contains("Content warning: Sensitive content");
+    front.assert_lacks("Quietly NSFW");
+}
+
+/// A local post can carry a content warning: `spoiler_text` and `sensitive` from a client
+/// app (neither is dropped), the "Content warning" field of the web forms; it goes out as
+/// `summary` + `sensitive: true` on our Note. A warning past the limit is a 422 that
+/// stores nothing.
+#[tokio::test]
+async fn local_content_warnings_are_accepted_shown_and_federated() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let token = token(&app, "alice", "read write").await;
+    let post = |body: Value| {
+        api(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/statuses",
+            Some(&token),
+            Some(body),
+        )
+    };
+
+    let (status, s) = post(json!({
+        "status": "Finale thoughts\n\nThe butler did it.",
+        "spoiler_text": "Spoilers for the finale",
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(s["spoiler_text"], "Spoilers for the finale");
+    assert_eq!(s["sensitive"], true);
+    let id = s["id"].as_str().unwrap().to_owned();
+    let note = ap_get(&app, &format!("/stories/{id}")).await;
+    assert_eq!(note["summary"], "Spoilers for the finale");
+    assert_eq!(note["sensitive"], true);
+    let page = app.browser().get(&format!("/stories/{id}")).await;
+    page.assert_contains("<summary>Spoilers for the finale</summary>");
+
+    // `sensitive` alone is kept (it was accepted and ignored), as a form field too.
+    let (status, s) = post(json!({ "status": "Marked\n\nbody", "sensitive": true })).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(
+        (s["sensitive"].clone(), s["spoiler_text"].clone()),
+        (json!(true), json!(""))
+    );
+    let marked = s["id"].as_str().unwrap().to_owned();
+    let note = ap_get(&app, &format!("/stories/{marked}")).await;
+    assert_eq!(
+        (note["sensitive"].clone(), note["summary"].clone()),
+        (json!(true), Value::Null)
+    );
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/statuses", app.base))
+        .bearer_auth(&token)
+        .form(&[("status", "Form\n\nbody"), ("sensitive", "true")])
+        .send()
+        .await
+        .unwrap();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(s["sensitive"], true, "{s}");
+    // Something that is not a boolean is refused, not taken for false.
+    let (status, _) = post(json!({ "status": "x", "sensitive": "perhaps" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Edits: a new warning replaces the old; an empty one takes it away.
+    let (status, s) = api(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/api/v1/statuses/{id}"),
+        Some(&token),
+        Some(json!({ "status": "Finale thoughts\n\nThe butler did it.", "spoiler_text": "Finale", "sensitive": true })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(s["spoiler_text"], "Finale");
+    let (_, s) = api(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/api/v1/statuses/{id}"),
+        Some(&token),
+        Some(json!({ "status": "Finale thoughts\n\nThe butler did it.", "spoiler_text": "", "sensitive": false })),
+    )
+    .await;
+    assert_eq!(
+        (s["spoiler_text"].clone(), s["sensitive"].clone()),
+        (json!(""), json!(false))
+    );
+    let note = ap_get(&app, &format!("/stories/{id}")).await;
+    assert_eq!(
+        (note["sensitive"].clone(), note["summary"].clone()),
+        (json!(false), Value::Null)
+    );
+
+    // The web forms: a story and a reply with a warning.
+    let res = alice
+        .post_form(
+            "/submit",
+            &[
+                ("headline", "Web story"),
+                ("body", "Behind a warning."),
+                ("spoiler_text", "Eye strain"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
+    let story = res.location().trim_start_matches("/stories/").to_owned();
+    let page = alice.get(&format!("/stories/{story}")).await;
+    page.assert_contains("<summary>Eye strain</summary>");
+    let note = ap_get(&app, &format!("/stories/{story}")).await;
+    assert_eq!(note["summary"], "Eye strain");
+    // The edit form shows it, and saving keeps what the field says.
+    alice
+        .get(&format!("/stories/{story}/edit"))
+        .await
+        .assert_contains("value=\"Eye strain\"");
+    let res = alice
+        .post_form(
+            &format!("/posts/{story}/reply"),
+            &[
+                ("body", "A reply behind one."),
+                ("spoiler_text", "Mild spoilers"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
+    let reply = res.location().trim_start_matches("/replies/").to_owned();
+    alice
+        .get(&format!("/replies/{reply}"))
+        .await
+        .assert_contains("<summary>Mild spoilers</summary>");
+    let note = ap_get(&app, &format!("/replies/{reply}")).await;
+    assert_eq!(
+        (note["summary"].clone(), note["sensitive"].clone()),
+        (json!("Mild spoilers"), json!(true))
+    );
+
+    // Too long: a 422 naming the field, the text kept, nothing stored.
+    let long = "w".repeat(501);
+    let res = alice
+        .post_form(
+            "/submit",
+            &[
+                ("headline", "Too long a warning"),
+                ("body", "b"),
+                ("spoiler_text", &long),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    res.assert_contains("spoiler_text-error");
+    let (status, _) = post(json!({ "status": "Too long a warning", "spoiler_text": long })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let count = app
+        .svc
+        .db
+        .run(|conn| {
+            Ok(posts::table
+                .filter(posts::headline.eq("Too long a warning"))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
