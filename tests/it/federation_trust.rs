@@ -25,6 +25,8 @@ const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 struct StandInState {
     docs: Arc<Mutex<HashMap<String, Value>>>,
     redirects: Arc<Mutex<HashMap<String, String>>>,
+    /// Paths answered with an error status and a body.
+    errors: Arc<Mutex<HashMap<String, (u16, String)>>>,
     /// Paths of the GETs received, in order.
     gets: Arc<Mutex<Vec<String>>>,
 }
@@ -41,6 +43,9 @@ async fn answer(State(s): State<StandInState>, uri: Uri) -> Response {
     s.gets.lock().unwrap().push(path.clone());
     if let Some(to) = s.redirects.lock().unwrap().get(&path) {
         return (AxStatus::FOUND, [(header::LOCATION, to.clone())]).into_response();
+    }
+    if let Some((status, body)) = s.errors.lock().unwrap().get(&path) {
+        return (AxStatus::from_u16(*status).unwrap(), body.clone()).into_response();
     }
     match s.docs.lock().unwrap().get(&path) {
         Some(doc) => (
@@ -89,6 +94,14 @@ impl StandIn {
             .lock()
             .unwrap()
             .insert(path.to_owned(), to.to_owned());
+    }
+
+    fn fail(&self, path: &str, status: u16, body: &str) {
+        self.state
+            .errors
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), (status, body.to_owned()));
     }
 
     /// GETs received so far.
@@ -324,4 +337,75 @@ async fn a_redirect_within_the_same_server_is_followed() {
         "{:?}",
         peer.gets()
     );
+}
+
+fn follow(actor: &str, n: usize) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}/follows/{n}"),
+        "type": "Follow",
+        "actor": actor,
+        "object": "http://tidings.test/users/alice",
+    })
+}
+
+/// Requests signed with any key, naming key ids on one server: the inbox fetches a failed
+/// key id once (not again for minutes), distinct key ids on one host at most
+/// `HOST_KEY_FETCHES` times a minute, and refetches a known actor whose signature fails
+/// at most once. The 401 says nothing of what the remote server answered.
+#[tokio::test]
+async fn unsigned_and_badly_signed_posts_cause_a_bounded_number_of_key_fetches() {
+    let app = spawn().await;
+    app.user("alice").await;
+    let (_, pem) = generate_keypair().await.unwrap();
+
+    // One key id that does not exist, named 40 times.
+    let target = StandIn::start().await;
+    target.fail("/users/ghost", 418, "SECRET-REMOTE-BODY");
+    let ghost = target.url("/users/ghost");
+    for n in 0..40 {
+        let (status, body) =
+            send(&app, &follow(&ghost, n), &format!("{ghost}#main-key"), &pem).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        for leak in ["418", "SECRET", "teapot", "answered", "remote"] {
+            assert!(!body.contains(leak), "the 401 tells {leak:?}: {body}");
+        }
+    }
+    assert_eq!(target.gets().len(), 1, "{:?}", target.gets());
+
+    // More distinct key ids on one host than the host's budget.
+    let limit = tidings::federation::signers::HOST_KEY_FETCHES as usize;
+    let victim = StandIn::start().await;
+    for n in 0..limit + 30 {
+        let actor = victim.url(&format!("/users/u{n}"));
+        let (status, body) =
+            send(&app, &follow(&actor, n), &format!("{actor}#main-key"), &pem).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    // (The test takes seconds; the budget is per minute.)
+    assert_eq!(
+        victim.gets().len(),
+        limit,
+        "GETs for {} requests",
+        limit + 30
+    );
+
+    // A known actor, then 20 requests under its key id signed with another key.
+    let peer = StandIn::start().await;
+    let erin = peer.actor("erin").await;
+    let (status, body) = send(&app, &follow(&erin.id, 0), &erin.key_id, &erin.private_pem).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let before = peer.gets().len();
+    for n in 1..=20 {
+        let (status, body) = send(&app, &follow(&erin.id, n), &erin.key_id, &pem).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    assert!(
+        peer.gets().len() - before <= 1,
+        "{} refetches of a known actor",
+        peer.gets().len() - before
+    );
+    // Its own key still works.
+    let (status, body) = send(&app, &follow(&erin.id, 21), &erin.key_id, &erin.private_pem).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }

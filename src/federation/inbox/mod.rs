@@ -30,6 +30,7 @@ use super::signatures::{
     DEFAULT_MAX_SKEW, SignatureError, SignatureScheme, key_id_to_actor, signature_key_id,
     verify_request, verify_request_rfc9421,
 };
+use super::signers::KeyFetch;
 use super::{FedError, FedResult};
 use crate::db::DbConn;
 use crate::db::models::{Account, Post};
@@ -126,22 +127,54 @@ fn verify(
     }
 }
 
-/// Fetches the signer's actor and checks that it publishes `key_id`.
-async fn fetch_signer(svc: &Services, key_id: &str, actor_url: &Url) -> Result<Account, FedError> {
+/// The answer when a signer's key cannot be had. It says nothing of what the remote
+/// server answered (that is logged): the inbox is not a probe of other servers.
+const NO_KEY: &str = "the signing key cannot be fetched";
+
+/// Fetches the signer's actor and checks that it publishes `key_id`; `known` when the
+/// actor is stored and its stored key did not verify the request. At most one fetch per
+/// URL and per few minutes after a failure (or, for a known actor, after any fetch), and
+/// at most [`HOST_KEY_FETCHES`](super::signers::HOST_KEY_FETCHES) per host and minute.
+async fn fetch_signer(
+    svc: &Services,
+    key_id: &str,
+    actor_url: &Url,
+    known: bool,
+) -> Result<Account, FedError> {
+    match svc
+        .signers
+        .may_fetch_key(actor_url.as_str(), &authority(actor_url), known)
+    {
+        KeyFetch::Allowed => {}
+        KeyFetch::RecentlyFetched => {
+            return Err(unauthorized(SignatureError::BadSignature.to_string()));
+        }
+        refused => {
+            tracing::info!(key_id, ?refused, "signer's key not fetched");
+            return Err(unauthorized(NO_KEY));
+        }
+    }
+    let got = fetch_signer_now(svc, key_id, actor_url).await;
+    svc.signers.key_fetched(actor_url.as_str(), got.is_ok());
+    got.map_err(|e| {
+        tracing::info!(key_id, error = %e, "signer's key cannot be had");
+        unauthorized(NO_KEY)
+    })
+}
+
+async fn fetch_signer_now(
+    svc: &Services,
+    key_id: &str,
+    actor_url: &Url,
+) -> Result<Account, String> {
     let (account, actor) = fetch::fetch_actor(svc, actor_url)
         .await
-        .map_err(|e| unauthorized(format!("cannot fetch the key {key_id}: {e}")))?;
+        .map_err(|e| e.to_string())?;
     let Some((_, owner, _)) = actor.keys.iter().find(|(id, _, _)| id == key_id) else {
-        return Err(unauthorized(format!(
-            "the actor {} does not publish the key {key_id}",
-            actor.id
-        )));
+        return Err(format!("the actor {} does not publish the key", actor.id));
     };
     if owner != actor.id.as_str() {
-        return Err(unauthorized(format!(
-            "the key {key_id} is owned by {owner}, not {}",
-            actor.id
-        )));
+        return Err(format!("the key is owned by {owner}, not {}", actor.id));
     }
     Ok(account)
 }
@@ -170,16 +203,18 @@ async fn receive(
         .signers
         .get(actor_url.as_str())
         .filter(|known| check(&known.public_key_pem).is_ok());
-    let known = match cached {
-        Some(known) => Some(known),
-        None => fetch::stored_actor(svc, actor_url.as_str())
-            .await?
-            .filter(|known| check(&known.public_key_pem).is_ok()),
+    let (verified, stored) = match cached {
+        Some(known) => (Some(known), true),
+        None => match fetch::stored_actor(svc, actor_url.as_str()).await? {
+            Some(known) if check(&known.public_key_pem).is_ok() => (Some(known), true),
+            Some(_) => (None, true),
+            None => (None, false),
+        },
     };
-    let signer = match known {
+    let signer = match verified {
         Some(known) => known,
         None => {
-            let fresh = fetch_signer(svc, &key_id, &actor_url).await?;
+            let fresh = fetch_signer(svc, &key_id, &actor_url, stored).await?;
             check(&fresh.public_key_pem).map_err(|e| unauthorized(e.to_string()))?;
             fresh
         }
