@@ -5,6 +5,10 @@ use linkify::{LinkFinder, LinkKind};
 
 pub const MAX_TAG_LEN: usize = 100;
 
+/// The most hashtags one post carries: a local post with more is refused (422), a
+/// remote note keeps its first ones (docs/federation.md, "Limits").
+pub const MAX_TAGS_PER_POST: usize = 30;
+
 /// The longest content warning, in characters (a local post's is refused past it, a
 /// remote one is cut).
 pub const MAX_CONTENT_WARNING: usize = 500;
@@ -182,16 +186,14 @@ fn segments(s: &str) -> impl Iterator<Item = (bool, &str)> {
 /// The hashtags in a text as the author typed them, first spelling of each wins,
 /// in order of appearance, without duplicates (compared case-insensitively).
 pub fn extract_hashtags(text: &str) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (is_link, seg) in segments(text) {
         if is_link {
             continue;
         }
         for m in find_tags(seg) {
-            let lower = normalize_tag(&m.name);
-            if !seen.contains(&lower) {
-                seen.push(lower);
+            if seen.insert(normalize_tag(&m.name)) {
                 out.push(m.name);
             }
         }

@@ -17,6 +17,10 @@ use crate::federation::flag;
 /// A reason has at most this many characters.
 pub const MAX_REASON: usize = 1000;
 
+/// The reasons of repeated reports merged into one open report (see [`insert_report`])
+/// grow to at most this many characters; a further reason is not added (logged).
+pub const MAX_MERGED_REASON: usize = 4 * MAX_REASON;
+
 /// What a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportTarget {
@@ -239,7 +243,8 @@ pub async fn create(
                     message: message.into(),
                 }]));
             }
-            insert_report(
+            // A repeated report is merged into the open one, whose id comes back.
+            let id = insert_report(
                 conn,
                 id,
                 ap_id.clone(),
@@ -277,6 +282,11 @@ pub async fn create(
 
 /// Files a report inside a write transaction (the body of [`create`], shared with the
 /// inbox, where `ap_id` is the `Flag`'s id). The target must exist and not be gone.
+///
+/// A reporter's repeated reports about the same target are one report: while an open one
+/// exists, its id is returned and the new reason is added to it (when it says something
+/// new), instead of a second report in the queue. Returns the id of the report filed or
+/// merged into.
 pub(crate) fn insert_report(
     conn: &mut DbConn,
     id: i64,
@@ -286,6 +296,38 @@ pub(crate) fn insert_report(
     reason: String,
 ) -> Result<i64, AppError> {
     let (target_account_id, target_post_id) = target_account(conn, target)?;
+    if let Some(reporter_id) = reporter_id {
+        let open = reports::table
+            .filter(reports::reporter_id.eq(reporter_id))
+            .filter(reports::target_account_id.eq(target_account_id))
+            .filter(reports::status.eq("open"))
+            .into_boxed();
+        let open = match target_post_id {
+            Some(p) => open.filter(reports::target_post_id.eq(p)),
+            None => open.filter(reports::target_post_id.is_null()),
+        };
+        if let Some((existing, old)) = open
+            .order(reports::id.asc())
+            .select((reports::id, reports::reason))
+            .first::<(i64, String)>(conn)
+            .optional()?
+        {
+            if !old.contains(reason.as_str()) {
+                let merged = format!("{old}\n\n{reason}");
+                if merged.chars().count() <= MAX_MERGED_REASON {
+                    diesel::update(reports::table.find(existing))
+                        .set(reports::reason.eq(merged))
+                        .execute(conn)?;
+                } else {
+                    tracing::info!(
+                        report = existing,
+                        "repeated report: its reason is not added, the report's reasons are full"
+                    );
+                }
+            }
+            return Ok(existing);
+        }
+    }
     diesel::insert_into(reports::table)
         .values(&Report {
             id,

@@ -14,7 +14,7 @@ use crate::db::models::{Account, AccountBrief, NewPost, NewTag, Post, PostTag, T
 use crate::db::schema::{accounts, post_tags, posts, tags};
 use crate::db::{DbConn, ids, is_unique_violation, write_tx};
 use crate::domain::story::StoryDraft;
-use crate::domain::text::{extract_hashtags, normalize_tag, render};
+use crate::domain::text::{MAX_TAGS_PER_POST, extract_hashtags, normalize_tag, render};
 use crate::error::AppError;
 use crate::federation::outbox::{self, PostEvent};
 
@@ -265,9 +265,21 @@ pub(crate) fn soft_delete(
 
 /// The hashtags of a draft as (tag id, spelling), creating tags on first use. Runs
 /// outside the story's transaction, so a tag two people introduce at the same moment
-/// is simply looked up again by the one who loses the race.
+/// is simply looked up again by the one who loses the race. More than
+/// [`MAX_TAGS_PER_POST`] distinct hashtags is a field error on `body`, before any tag is
+/// made.
 pub(crate) fn ensure_tags(conn: &mut DbConn, text: &str) -> Result<Vec<(i64, String)>, AppError> {
-    ensure_tag_names(conn, extract_hashtags(text))
+    let names = extract_hashtags(text);
+    if names.len() > MAX_TAGS_PER_POST {
+        return Err(AppError::field(
+            "body",
+            format!(
+                "A post has at most {MAX_TAGS_PER_POST} hashtags (this one has {}).",
+                names.len()
+            ),
+        ));
+    }
+    ensure_tag_names(conn, names)
 }
 
 /// Tags by name (as spelled, without `#`; valid and distinct), as (tag id, spelling),

@@ -439,3 +439,175 @@ async fn local_content_warnings_are_accepted_shown_and_federated() {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+async fn count<T>(
+    app: &TestApp,
+    f: impl FnOnce(&mut tidings::db::DbConn) -> QueryResult<T> + Send + 'static,
+) -> T
+where
+    T: Send + 'static,
+{
+    app.svc.db.run(move |conn| Ok(f(conn)?)).await.unwrap()
+}
+
+/// Defect 7: one note listing 8,000 hashtags made 8,000 tag rows (and a page listing them
+/// all). A note keeps its first 30 distinct hashtags and 50 distinct mentions; the rest
+/// are left out (the text keeps them).
+#[tokio::test]
+async fn a_note_keeps_a_bounded_number_of_hashtags_and_mentions() {
+    use tidings::db::schema::{post_tags, tags};
+    let (app, peer) = spawn().await;
+    let actor = peer.actor();
+    let mut create = mastodon_create(&actor.id, 1, Value::Null, "<p>Tag flood</p>", None);
+    let mut tag: Vec<Value> = (0..8000)
+        .map(|i| json!({"type": "Hashtag", "name": format!("#flood{i}"), "href": "https://x/t"}))
+        .collect();
+    // A repeated spelling does not take a place.
+    tag.insert(1, json!({"type": "Hashtag", "name": "#FLOOD0"}));
+    tag.extend(
+        (0..3000)
+            .map(|i| json!({"type": "Mention", "href": format!("{}/users/nobody{i}", peer.base)})),
+    );
+    create["object"]["tag"] = tag.into();
+    let (status, body) = signed_by(&app, &actor, &create).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let note = post_by_ap_id(&app, &format!("{}/statuses/1", actor.id))
+        .await
+        .expect("stored");
+    let id = note.id;
+    let mut names: Vec<String> = count(&app, move |c| {
+        post_tags::table
+            .filter(post_tags::post_id.eq(id))
+            .select(post_tags::name)
+            .load(c)
+    })
+    .await;
+    names.sort_by_key(|n| n.trim_start_matches("flood").parse::<u32>().unwrap());
+    let want: Vec<String> = (0..30).map(|i| format!("flood{i}")).collect();
+    assert_eq!(names, want);
+    let all_tags: i64 = count(&app, |c| tags::table.count().get_result(c)).await;
+    assert_eq!(all_tags, 30);
+    let page = app.browser().get(&format!("/stories/{id}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    page.assert_lacks("#flood30<");
+}
+
+/// The same limit for local posts, as a clear 422 (API and web) that stores nothing: no
+/// post, no tag.
+#[tokio::test]
+async fn a_local_post_with_too_many_hashtags_is_refused() {
+    use tidings::db::schema::tags;
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let token = token(&app, "alice", "read write").await;
+    let hashtags = |n: usize| {
+        (0..n)
+            .map(|i| format!("#many{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (status, s) = api(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/statuses",
+        Some(&token),
+        Some(json!({ "status": format!("Too many\n\n{}", hashtags(31)) })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{s}");
+    assert!(s.to_string().contains("at most 30 hashtags"), "{s}");
+    let res = alice
+        .post_form(
+            "/submit",
+            &[("headline", "Too many"), ("body", &hashtags(31))],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    res.assert_contains("A post has at most 30 hashtags (this one has 31).");
+    let story = alice.post_story("Thirty is fine", &hashtags(30)).await;
+    let res = alice
+        .post_form(&format!("/posts/{story}/reply"), &[("body", &hashtags(40))])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    res.assert_contains("at most 30 hashtags (this one has 40)");
+    // An edit past the limit is refused too, and leaves the story as it was.
+    let res = alice
+        .post_form(
+            &format!("/stories/{story}/edit"),
+            &[("headline", "Thirty is fine"), ("body", &hashtags(31))],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let stored: i64 = count(&app, |c| {
+        posts::table
+            .filter(posts::headline.eq("Too many"))
+            .count()
+            .get_result(c)
+    })
+    .await;
+    assert_eq!(stored, 0);
+    let all_tags: i64 = count(&app, |c| tags::table.count().get_result(c)).await;
+    assert_eq!(all_tags, 30, "only the accepted story's tags exist");
+}
+
+/// One Flag listing the same post 5,000 times made 5,000 reports. Its objects count once,
+/// and a second report by the same actor about the same post updates the open report.
+#[tokio::test]
+async fn repeated_reports_are_one_report() {
+    use tidings::db::schema::reports;
+    let (app, peer) = spawn().await;
+    let mut bob = app.user("bob").await;
+    let story = bob.post_story("Reported", "A post someone dislikes.").await;
+    let story_url = format!("http://tidings.test/stories/{story}");
+    let actor = peer.actor();
+    let flag = |n: u32, reason: &str, objects: Vec<String>| {
+        json!({
+            "id": format!("{}/flags/{n}", peer.base), "type": "Flag", "actor": actor.id,
+            "content": reason, "object": objects,
+        })
+    };
+    let mut objects = vec![story_url.clone(); 5000];
+    objects.insert(0, "http://tidings.test/users/bob".to_owned());
+    let (status, body) = signed_by(&app, &actor, &flag(1, "Spam", objects)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let rows = || {
+        count(&app, |c| {
+            reports::table
+                .order(reports::id.asc())
+                .select((reports::target_post_id, reports::reason))
+                .load::<(Option<i64>, String)>(c)
+        })
+    };
+    assert_eq!(rows().await, [(Some(story), "Spam".to_owned())]);
+    // The same actor again, in another Flag: the open report is updated.
+    let (status, body) = signed_by(
+        &app,
+        &actor,
+        &flag(2, "Also abusive", vec![story_url.clone()]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        rows().await,
+        [(Some(story), "Spam\n\nAlso abusive".to_owned())]
+    );
+    // A reason already there is not repeated.
+    let (status, _) = signed_by(&app, &actor, &flag(3, "Spam", vec![story_url.clone()])).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(rows().await.len(), 1);
+
+    // Local reports too: a second report of the same post by the same person is merged.
+    let mut carol = app.user("carol").await;
+    for reason in ["Off topic", "Off topic", "Rude"] {
+        let res = carol
+            .post_form(
+                "/report",
+                &[("post", &story.to_string()), ("reason", reason)],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.body);
+    }
+    let all = rows().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[1].1, "Off topic\n\nRude");
+}

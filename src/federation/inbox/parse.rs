@@ -3,15 +3,21 @@
 //! arrays, links as strings or objects). Pure: no database, no network; tested with the
 //! captured payloads in tests/fixtures/federation/.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 use url::Url;
 
 use crate::domain::html::{sanitize, to_text};
 use crate::domain::reaction::parse_emoji;
 use crate::domain::story::split_status;
-use crate::domain::text::{MAX_CONTENT_WARNING, is_valid_tag};
+use crate::domain::text::{MAX_CONTENT_WARNING, MAX_TAGS_PER_POST, is_valid_tag, normalize_tag};
 
 use super::super::protocol::PUBLIC;
+
+/// The most `Mention` tags read from one note (distinct `href`s); the rest are left out
+/// (logged). Each names an account that may be notified.
+pub const MAX_MENTIONS_PER_NOTE: usize = 50;
 
 /// Object types stored as posts.
 pub const NOTE_TYPES: [&str; 4] = ["Note", "Article", "Page", "Question"];
@@ -63,9 +69,10 @@ pub struct IncomingNote {
     /// `sensitive: true`, or a content warning.
     pub sensitive: bool,
     pub in_reply_to: Option<String>,
-    /// Hashtag names without `#`, as spelled, valid and distinct.
+    /// Hashtag names without `#`, as spelled, valid and distinct: the first
+    /// [`MAX_TAGS_PER_POST`].
     pub hashtags: Vec<String>,
-    /// `href`s of `Mention` tags.
+    /// `href`s of `Mention` tags, distinct: the first [`MAX_MENTIONS_PER_NOTE`].
     pub mentions: Vec<String>,
     pub audience: Audience,
 }
@@ -216,27 +223,51 @@ pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
     let content_html = sanitize(&raw);
     let text = to_text(&raw);
     let spoiler_text = content_warning(object, kind);
+    // One note listing ten thousand hashtags made ten thousand tag rows: only the first
+    // ones are kept (the text keeps them all, as links).
     let mut hashtags: Vec<String> = Vec::new();
-    let mut mentions = Vec::new();
+    let mut seen_tags = HashSet::new();
+    let mut mentions: Vec<String> = Vec::new();
+    let (mut extra_tags, mut extra_mentions) = (0usize, 0usize);
     for tag in many(object.get("tag")) {
         match tag.get("type").and_then(Value::as_str) {
             Some("Hashtag") => {
                 let Some(name) = tag.get("name").and_then(Value::as_str) else {
                     continue;
                 };
-                let name = name.trim().trim_start_matches('#').to_owned();
-                let lower = name.to_lowercase();
-                if is_valid_tag(&name) && !hashtags.iter().any(|h| h.to_lowercase() == lower) {
-                    hashtags.push(name);
+                let name = name.trim().trim_start_matches('#');
+                if !is_valid_tag(name) || !seen_tags.insert(normalize_tag(name)) {
+                    continue;
+                }
+                if hashtags.len() < MAX_TAGS_PER_POST {
+                    hashtags.push(name.to_owned());
+                } else {
+                    extra_tags += 1;
                 }
             }
             Some("Mention") => {
-                if let Some(href) = tag.get("href").and_then(Value::as_str) {
+                let Some(href) = tag.get("href").and_then(Value::as_str) else {
+                    continue;
+                };
+                if mentions.iter().any(|m| m == href) {
+                    continue;
+                }
+                if mentions.len() < MAX_MENTIONS_PER_NOTE {
                     mentions.push(href.to_owned());
+                } else {
+                    extra_mentions += 1;
                 }
             }
             _ => {}
         }
+    }
+    if extra_tags + extra_mentions > 0 {
+        tracing::info!(
+            id,
+            extra_tags,
+            extra_mentions,
+            "note names more hashtags or mentions than are kept; the rest are left out"
+        );
     }
     let url = many(object.get("url")).into_iter().find_map(|u| match u {
         Value::String(s) => Some(s.clone()),
