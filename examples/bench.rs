@@ -192,8 +192,9 @@ async fn bench_backend(
     data.keep = args.keep_data;
     let url = data.database_url.clone();
 
-    use tidings::service::crypto::{generate_keypair, hash_password};
-    let hash = hash_password("bench-password".into()).await;
+    use tidings::service::crypto::{PasswordGate, generate_keypair, hash_password};
+    let gate = std::sync::Arc::new(PasswordGate::new(1, 0));
+    let hash = hash_password(&gate, "bench-password".into()).await;
     let hash = hash.map_err(|e| anyhow!("hashing: {e:?}"))?;
     let keys = generate_keypair()
         .await

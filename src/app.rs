@@ -1,10 +1,14 @@
 //! Builds the application (router + state), binds (port 0 works for tests) and serves.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -19,7 +23,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Application {
     listener: TcpListener,
     /// Set when serving HTTPS ourselves (`--tls-cert`, `--tls-key`).
-    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     router: Router,
     pub services: Services,
     /// The federation delivery worker, stopped when serving ends.
@@ -32,6 +36,7 @@ impl Application {
         let url = config.database_url.clone();
         let pool_size = config.db_pool_size;
         let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size)).await??;
+        check_writable(&db).await?;
         Self::build_with_db(config, db).await
     }
 
@@ -72,23 +77,137 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let _worker = AbortOnDrop(self.delivery);
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<PeerAddr>();
-        match self.tls {
-            Some(tls) => {
-                let listener = crate::tls::TlsListener::new(self.listener, tls)?;
-                axum::serve(listener, service)
-                    .with_graceful_shutdown(stop)
-                    .await?
+        let limits = ConnectionLimits {
+            header_read_timeout: self.services.config.header_read_timeout,
+            max_connections: self.services.config.max_connections,
+        };
+        serve(self.listener, self.tls, self.router, limits, stop).await
+    }
+}
+
+/// The limits every connection is served under.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// How long a client may take to send a request's headers (hyper's
+    /// `header_read_timeout`, counted from the start of the connection or the end of the
+    /// previous request): slow or silent clients cannot hold a connection for ever.
+    header_read_timeout: Duration,
+    /// Connections served at once. At the cap no more are accepted; new ones wait in the
+    /// kernel's backlog until a slot frees up, so the process never runs out of files.
+    max_connections: usize,
+}
+
+/// How long serving waits, after the stop signal, for requests in progress to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
+
+/// The accept loop: a slot per connection, the TLS handshake (if any) and HTTP/1.1 in the
+/// connection's own task, and a graceful stop. (axum::serve offers neither hyper's timer,
+/// which the header-read timeout needs, nor a connection cap.)
+async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    router: Router,
+    limits: ConnectionLimits,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (closing_tx, closing_rx) = watch::channel(false);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut warned_full = false;
+    tokio::pin!(stop);
+    loop {
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if !warned_full {
+                    warned_full = true;
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        "connection cap reached: new connections wait"
+                    );
+                }
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => slot?,
+                    _ = &mut stop => break,
+                }
             }
-            None => {
-                axum::serve(self.listener, service)
-                    .with_graceful_shutdown(stop)
-                    .await?
-            }
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, as axum does.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        if slots.available_permits() > limits.max_connections / 2 {
+            warned_full = false;
         }
-        Ok(())
+        let router = router.clone();
+        let acceptor = acceptor.clone();
+        let closing = closing_rx.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            match acceptor {
+                Some(acceptor) => {
+                    if let Some(stream) = crate::tls::handshake(&acceptor, tcp, peer).await {
+                        serve_connection(stream, peer, router, limits, closing).await;
+                    }
+                }
+                None => serve_connection(tcp, peer, router, limits, closing).await,
+            }
+        });
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    // Every slot back means every connection is done.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the shutdown grace period");
+    }
+    Ok(())
+}
+
+/// Serves HTTP/1.1 on one connection until it ends or serving stops.
+async fn serve_connection<I>(
+    io: I,
+    peer: SocketAddr,
+    router: Router,
+    limits: ConnectionLimits,
+    mut closing: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(PeerAddr(peer)));
+        tower::ServiceExt::oneshot(router.clone(), req)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            return;
+        }
+        _ = closing.wait_for(|c| *c) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    if let Err(e) = conn.await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }
 
@@ -97,21 +216,33 @@ impl Application {
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>>
-    for PeerAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
-    for PeerAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
+/// Refuses to start on a database Tidings cannot write to (a read-only SQLite file or
+/// folder, a read-only PostgreSQL role or `default_transaction_read_only`): such a server
+/// would look ready and then fail every write. The probe is a write transaction with a
+/// delete that matches no row.
+pub async fn check_writable(db: &Db) -> anyhow::Result<()> {
+    let backend = db.backend().name();
+    let probe = db
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            Ok(crate::db::write_tx(conn, |conn| {
+                diesel::sql_query("DELETE FROM sessions WHERE 1 = 0").execute(conn)?;
+                Ok(())
+            }))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot check the {backend} database: {e}"))?;
+    probe.map_err(|e| {
+        let cause = e.to_string();
+        let cause = cause
+            .strip_prefix(&format!("{}: ", e.public_message()))
+            .unwrap_or(&cause)
+            .to_owned();
+        anyhow::anyhow!(
+            "the {backend} database is read-only for Tidings ({cause}): give it write access \
+             (file and folder permissions, or the role's rights) and start again"
+        )
+    })
 }
 
 /// Stops a background task when dropped.
@@ -129,19 +260,61 @@ pub fn router(services: Services) -> Router {
         .merge(crate::web::router(services.clone()))
         // ActivityPub requests for HTML page URLs (`/@name`, `/stories/{id}`) get JSON.
         .layer(axum::middleware::from_fn_with_state(
-            services,
+            services.clone(),
             crate::federation::negotiate,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            crate::http_limit::Limiter::default(),
+            crate::http_limit::Limiter::new(&services.config.trusted_proxies),
             crate::http_limit::layer,
         ))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The Content-Security-Policy of HTML pages: scripts and styles only from files of this
+/// site (no inline script, no inline style, no event-handler attributes), no plug-ins, no
+/// framing, no `<base>` tricks. Forms may post anywhere: the OAuth consent form ends in a
+/// redirect to the app, which `form-action` would block in some browsers.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'";
+
+/// `X-Content-Type-Options: nosniff` on every answer; on HTML pages also the CSP, a
+/// `Referrer-Policy` that keeps our paths from other sites (links out carry no referrer) and
+/// `X-Frame-Options` for browsers that predate `frame-ancestors`.
+async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let mut res = next.run(req).await;
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    res
 }
 
 async fn shutdown_signal() {

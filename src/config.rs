@@ -93,6 +93,34 @@ pub struct Settings {
     /// requests (test networks with their own CA).
     #[arg(long, env = "TIDINGS_EXTRA_CA_FILE", global = true)]
     pub extra_ca_file: Option<PathBuf>,
+    /// Seconds a client may take to send the headers of a request (from the start of a
+    /// connection, or the end of its previous request); then the connection is closed.
+    #[arg(
+        long,
+        env = "TIDINGS_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_read_timeout: u64,
+    /// Client connections served at once; further ones wait to be accepted. Keep it well
+    /// under the process's open-file limit (`LimitNOFILE`).
+    #[arg(
+        long,
+        env = "TIDINGS_MAX_CONNECTIONS",
+        default_value_t = 512,
+        global = true
+    )]
+    pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, as addresses or CIDR blocks
+    /// (comma-separated), e.g. `127.0.0.1,::1`. None by default: the peer's address is
+    /// the client's.
+    #[arg(
+        long,
+        env = "TIDINGS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Validated configuration.
@@ -112,6 +140,12 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Extra trusted CA certificates (PEM) for outgoing requests.
     pub extra_ca_pem: Option<Vec<u8>>,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout: std::time::Duration,
+    /// Client connections served at once.
+    pub max_connections: usize,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -162,6 +196,12 @@ impl Config {
             }
             None => None,
         };
+        if s.header_read_timeout == 0 {
+            anyhow::bail!("invalid --header-read-timeout 0: give seconds, at least 1");
+        }
+        if s.max_connections == 0 {
+            anyhow::bail!("invalid --max-connections 0: give at least 1");
+        }
         Ok(Config {
             domain,
             scheme,
@@ -173,6 +213,9 @@ impl Config {
             resolve: parse_resolve(&s.resolve)?,
             tls,
             extra_ca_pem,
+            header_read_timeout: std::time::Duration::from_secs(s.header_read_timeout),
+            max_connections: s.max_connections,
+            trusted_proxies: parse_trusted_proxies(&s.trusted_proxies)?,
         })
     }
 
@@ -201,6 +244,23 @@ fn parse_resolve(entries: &[String]) -> anyhow::Result<Vec<(String, IpAddr)>> {
                 .parse()
                 .map_err(|err| anyhow::anyhow!("invalid --resolve {e:?}: {err}"))?;
             Ok((host.trim().to_ascii_lowercase(), ip))
+        })
+        .collect()
+}
+
+/// Addresses and CIDR blocks of `--trusted-proxies`; a bare address is a block of one.
+fn parse_trusted_proxies(entries: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    anyhow::anyhow!("invalid --trusted-proxies entry {e:?}: use an address or CIDR")
+                })
         })
         .collect()
 }
@@ -240,7 +300,28 @@ mod tests {
             tls_cert: None,
             tls_key: None,
             extra_ca_file: None,
+            header_read_timeout: 10,
+            max_connections: 512,
+            trusted_proxies: Vec::new(),
         }
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_blocks() {
+        let mut s = settings();
+        s.trusted_proxies = vec!["127.0.0.1".into(), " 10.1.2.3/8".into(), "::1".into()];
+        let c = Config::from_settings(&s).unwrap();
+        let nets: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        s.trusted_proxies = vec!["proxy.local".into()];
+        let err = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(err.contains("--trusted-proxies"), "{err}");
+        assert!(
+            Config::from_settings(&settings())
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum ErrorKind {
     NotFound,
     Gone,
     Conflict(String),
+    /// 503: too much work queued (password hashing); the client may retry shortly.
+    Busy,
     Internal,
 }
 
@@ -69,6 +71,10 @@ impl AppError {
         AppError::new(ErrorKind::BadRequest(msg.into()))
     }
 
+    pub fn busy() -> AppError {
+        AppError::new(ErrorKind::Busy)
+    }
+
     pub fn conflict(msg: impl Into<String>) -> AppError {
         AppError::new(ErrorKind::Conflict(msg.into()))
     }
@@ -94,6 +100,7 @@ impl AppError {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Gone => StatusCode::GONE,
             ErrorKind::Conflict(_) => StatusCode::CONFLICT,
+            ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +122,7 @@ impl AppError {
             ErrorKind::Csrf => "This form has expired or came from another site. Go back, reload the page and send it again.".into(),
             ErrorKind::NotFound => "There is nothing here.".into(),
             ErrorKind::Gone => "This was deleted.".into(),
+            ErrorKind::Busy => "The server is busy. Please try again in a few seconds.".into(),
             ErrorKind::Internal => "Something went wrong on our side. Please try again.".into(),
         }
     }
@@ -161,6 +169,9 @@ impl From<diesel::result::Error> for AppError {
 
 /// A plain-text answer carrying [`crate::web::context::ErrorInfo`], from which the page
 /// layer renders a full HTML error page.
+/// The `Retry-After` of a [`ErrorKind::Busy`] answer, in seconds.
+pub const RETRY_BUSY_AFTER_SECS: &str = "2";
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
@@ -169,6 +180,12 @@ impl IntoResponse for AppError {
             message: self.public_message(),
         };
         let mut res = (self.status(), info.message.clone()).into_response();
+        if let ErrorKind::Busy = self.kind {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_BUSY_AFTER_SECS),
+            );
+        }
         res.extensions_mut().insert(info);
         res
     }

@@ -33,13 +33,23 @@ pub fn start(manager: &Manager) -> anyhow::Result<Arc<Alive>> {
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
+            // Checkpoints failing in a row (a database gone read-only): wait longer after
+            // each, up to a minute, rather than logging twice a second.
+            let mut failures: u32 = 0;
             loop {
-                std::thread::sleep(INTERVAL);
+                let wait = INTERVAL
+                    .saturating_mul(1u32 << failures.min(7))
+                    .min(Duration::from_secs(60));
+                std::thread::sleep(wait);
                 if weak.upgrade().is_none() {
                     return;
                 }
-                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                match conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    Ok(()) => failures = 0,
+                    Err(e) => {
+                        failures = failures.saturating_add(1);
+                        tracing::warn!(error = %e, failures, "WAL checkpoint failed");
+                    }
                 }
             }
         })?;

@@ -93,6 +93,9 @@ pub fn start(svc: Services) -> JoinHandle<()> {
         let mut host_of_task: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut per_host: HashMap<String, usize> = HashMap::new();
         let mut pruned_at = tokio::time::Instant::now();
+        // Claims failing in a row (a database gone read-only or away): the worker waits
+        // longer after each, up to a minute, instead of failing and logging every poll.
+        let mut failures: u32 = 0;
         loop {
             if pruned_at.elapsed() >= PRUNE_EVERY {
                 pruned_at = tokio::time::Instant::now();
@@ -105,6 +108,7 @@ pub fn start(svc: Services) -> JoinHandle<()> {
             if free > 0 {
                 match claim(&svc, free, &per_host).await {
                     Ok(rows) => {
+                        failures = 0;
                         claimed = rows.len();
                         for row in rows {
                             let host = host_of(&row.inbox_url);
@@ -118,7 +122,13 @@ pub fn start(svc: Services) -> JoinHandle<()> {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!("claiming deliveries failed: {}", e.public_message());
+                        failures = failures.saturating_add(1);
+                        tracing::warn!(
+                            failures,
+                            retry_in_ms = idle_wait(failures).as_millis() as u64,
+                            "claiming deliveries failed: {}",
+                            e.public_message()
+                        );
                         e.log();
                     }
                 }
@@ -127,7 +137,7 @@ pub fn start(svc: Services) -> JoinHandle<()> {
             let done = if in_flight.is_empty() || claimed == 0 {
                 tokio::select! {
                     done = in_flight.join_next_with_id(), if !in_flight.is_empty() => done,
-                    _ = tokio::time::sleep(IDLE_POLL) => None,
+                    _ = tokio::time::sleep(idle_wait(failures)) => None,
                 }
             } else if in_flight.len() >= CONCURRENCY {
                 in_flight.join_next_with_id().await
@@ -169,6 +179,17 @@ pub fn start(svc: Services) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// The longest wait between claims after repeated failures.
+const MAX_FAILURE_WAIT: StdDuration = StdDuration::from_secs(60);
+
+/// How long the worker waits for new rows: [`IDLE_POLL`], doubled for each claim that
+/// failed in a row, at most [`MAX_FAILURE_WAIT`].
+fn idle_wait(failures: u32) -> StdDuration {
+    IDLE_POLL
+        .saturating_mul(1u32 << failures.min(16))
+        .min(MAX_FAILURE_WAIT)
 }
 
 /// Deletes the rows delivered more than [`KEEP_DELIVERED`] ago.
@@ -409,6 +430,15 @@ async fn record_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failing_claims_back_off_exponentially_to_a_minute() {
+        assert_eq!(idle_wait(0), IDLE_POLL);
+        assert_eq!(idle_wait(1), IDLE_POLL * 2);
+        assert_eq!(idle_wait(3), IDLE_POLL * 8);
+        assert_eq!(idle_wait(20), MAX_FAILURE_WAIT);
+        assert_eq!(idle_wait(u32::MAX), MAX_FAILURE_WAIT);
+    }
 
     #[test]
     fn leases_are_whole_microseconds_and_differ() {

@@ -42,7 +42,7 @@ pub async fn register(svc: &Services, reg: Registration) -> Result<Account, AppE
     if find_local(svc, username.as_str()).await?.is_some() {
         return Err(taken());
     }
-    let hash = crypto::hash_password(reg.password).await?;
+    let hash = crypto::hash_password(&svc.passwords, reg.password).await?;
     let (public_pem, private_pem) = crypto::generate_keypair().await?;
     let id = ids::new_id();
     let ap_id = svc.actor_id(username.as_str());
@@ -114,7 +114,7 @@ pub async fn authenticate(
 ) -> Result<Option<Account>, AppError> {
     let account = find_local(svc, name).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let ok = crypto::verify_password(password.to_owned(), hash).await?;
+    let ok = crypto::verify_password(&svc.passwords, password.to_owned(), hash).await?;
     Ok(account.filter(|a| ok && a.suspended_at.is_none()))
 }
 

@@ -48,6 +48,8 @@ pub struct Services {
     pub(crate) instance_key: Arc<tokio::sync::OnceCell<crate::federation::store::InstanceKey>>,
     /// Remote signers verified in the last seconds (see `federation::signers`).
     pub signers: Arc<crate::federation::signers::SignerCache>,
+    /// Bounds the password hashes in flight (see `crypto::PasswordGate`).
+    pub passwords: Arc<crypto::PasswordGate>,
 }
 
 impl Services {
@@ -72,6 +74,7 @@ impl Services {
             inbox: Default::default(),
             instance_key: Arc::default(),
             signers: Arc::default(),
+            passwords: Arc::new(crypto::PasswordGate::for_this_machine()),
         }
     }
 

@@ -22,7 +22,22 @@ pub fn is_moderator(user: &Account) -> bool {
 }
 
 pub const SESSION_COOKIE: &str = "tidings_session";
+/// The CSRF cookie over plain http (local trials): browsers refuse `__Host-` cookies
+/// without `Secure`.
 pub const CSRF_COOKIE: &str = "tidings_csrf";
+/// The CSRF cookie over https. The `__Host-` prefix makes browsers refuse it unless it was
+/// set by this very host, `Secure`, for `/` and with no `Domain`: a sibling subdomain cannot
+/// plant one.
+pub const CSRF_COOKIE_HTTPS: &str = "__Host-tidings_csrf";
+
+/// The name of the CSRF cookie for an instance served over https (`secure`) or not.
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        CSRF_COOKIE_HTTPS
+    } else {
+        CSRF_COOKIE
+    }
+}
 pub const THEME_COOKIE: &str = "tidings_theme";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +102,9 @@ impl Ctx {
         self.user.as_deref().ok_or_else(AppError::unauthorized)
     }
 
-    /// Double-submit check: the form's hidden token must equal the cookie.
+    /// The form's hidden token must equal [`Ctx::csrf`]: for a logged-in visitor the token
+    /// derived from the session ([`crypto::session_csrf_token`]), otherwise the CSRF
+    /// cookie (double submit).
     pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
         if crypto::secure_eq(submitted, &self.csrf) {
             Ok(())
@@ -136,7 +153,8 @@ fn valid_token(v: &str) -> bool {
 pub async fn layer(State(svc): State<Services>, mut req: Request, next: Next) -> Response {
     let jar = CookieJar::from_headers(req.headers());
     let secure = svc.config.secure_cookies();
-    let (csrf, new_csrf) = match jar.get(CSRF_COOKIE).map(|c| c.value()) {
+    let csrf_cookie = csrf_cookie_name(secure);
+    let (anonymous_csrf, new_csrf) = match jar.get(csrf_cookie).map(|c| c.value()) {
         Some(v) if valid_token(v) => (v.to_owned(), false),
         _ => (crypto::random_token(32), true),
     };
@@ -168,6 +186,12 @@ pub async fn layer(State(svc): State<Services>, mut req: Request, next: Next) ->
             }),
         None => 0,
     };
+    // A logged-in visitor's forms carry a token bound to the session; a visitor without
+    // one (logging in, joining) gets the cookie's.
+    let csrf = match (&user, &token) {
+        (Some(_), Some(t)) => crypto::session_csrf_token(t),
+        _ => anonymous_csrf.clone(),
+    };
     let theme = jar
         .get(THEME_COOKIE)
         .and_then(|c| Theme::parse(c.value()))
@@ -192,11 +216,18 @@ pub async fn layer(State(svc): State<Services>, mut req: Request, next: Next) ->
     req.extensions_mut().insert(ctx.clone());
     let mut res = next.run(req).await;
     if let Some(info) = res.extensions_mut().remove::<ErrorInfo>() {
+        let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
         res = error_page(&ctx, info, is_get, &path);
+        if let Some(v) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
     let headers = res.headers_mut();
     if new_csrf {
-        append_cookie(headers, make_cookie(CSRF_COOKIE, csrf, 365, secure));
+        append_cookie(
+            headers,
+            make_cookie(csrf_cookie, anonymous_csrf, 365, secure),
+        );
     }
     if stale_session {
         append_cookie(

@@ -254,8 +254,8 @@ async fn https_instances_mark_cookies_secure() {
     let csrf = res
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("tidings_csrf="))
-        .expect("csrf cookie");
+        .find(|c| c.starts_with("__Host-tidings_csrf="))
+        .expect("csrf cookie, named __Host- on https");
     assert!(
         csrf.contains("Secure") && csrf.contains("HttpOnly"),
         "{csrf}"

@@ -156,3 +156,52 @@ async fn serve_starts_prints_its_url_and_answers() {
         String::from_utf8_lossy(&out.stdout).contains("Tidings is running at http://tidings.test/")
     );
 }
+
+/// A database Tidings cannot write to: `serve` refuses to start, with one line saying so,
+/// instead of answering 500 to every write (issue #12). SQLite: the file opened read-only;
+/// PostgreSQL: a session whose transactions are read-only.
+#[test]
+fn serve_refuses_a_read_only_database() {
+    let db = TestDb::new();
+    let out = tidings(&db, &["migrate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (url, dir) = match &db {
+        TestDb::Sqlite { dir, .. } => ("sqlite://file:tidings.db?mode=ro".to_owned(), dir.clone()),
+        TestDb::Postgres { url, .. } => (
+            format!("{url}?options=-c%20default_transaction_read_only%3Don"),
+            std::env::temp_dir(),
+        ),
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["--database-url", &url, "--listen", "127.0.0.1:0"])
+        .args(["--domain", "tidings.test", "--scheme", "http", "serve"])
+        .current_dir(&dir)
+        .env("TIDINGS_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A server that starts never exits by itself: give it a generous while, then stop it.
+    let mut exited = None;
+    for _ in 0..300 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if exited.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = exited.unwrap_or_else(|| panic!("serve kept running: {stderr}"));
+    assert!(!status.success());
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Tidings is running"));
+}

@@ -198,6 +198,9 @@ async fn second_process(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
         tls_cert: None,
         tls_key: None,
         extra_ca_file: None,
+        header_read_timeout: 10,
+        max_connections: 512,
+        trusted_proxies: Vec::new(),
     };
     let config = tidings::config::Config::from_settings(&settings).unwrap();
     let url = config.database_url.clone();

@@ -16,6 +16,7 @@ mod federation_fixtures;
 mod federation_inbox;
 mod federation_outgoing;
 mod federation_trust;
+mod http_front;
 mod moderation;
 mod oauth;
 mod peer_content;

@@ -449,7 +449,8 @@ async fn instance_endpoints_answer_with_and_without_slash() {
 
 #[tokio::test]
 async fn sign_in_endpoints_are_rate_limited() {
-    let app = TestApp::spawn().await;
+    // As behind a reverse proxy on this machine, named as such.
+    let app = TestApp::spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
     let client = reqwest::Client::new();
     let url = format!("{}/oauth/token", app.base);
     let form = [

@@ -133,6 +133,9 @@ fn a_missing_ca_file_stops_the_start_with_its_name() {
         tls_cert: None,
         tls_key: None,
         extra_ca_file: Some("/nonexistent/ca.pem".into()),
+        header_read_timeout: 10,
+        max_connections: 512,
+        trusted_proxies: Vec::new(),
     };
     let err = tidings::config::Config::from_settings(&s)
         .unwrap_err()

@@ -128,6 +128,9 @@ impl TestApp {
             tls_cert: None,
             tls_key: None,
             extra_ca_file: None,
+            header_read_timeout: 10,
+            max_connections: 512,
+            trusted_proxies: Vec::new(),
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();
@@ -305,7 +308,16 @@ impl Browser {
         let token = self.csrf().await;
         let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
         all.extend_from_slice(fields);
-        self.post_raw(path, &all).await
+        let page = self.post_raw(path, &all).await;
+        // Logging in, out or joining changes the session, and with it the token forms carry.
+        if page
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("tidings_session="))
+        {
+            self.csrf = None;
+        }
+        page
     }
 
     /// Posts exactly these fields (no token added).
