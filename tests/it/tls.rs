@@ -148,3 +148,54 @@ fn a_missing_ca_file_stops_the_start_with_its_name() {
         .to_string();
     assert!(err.contains("--tls-key"), "{err}");
 }
+
+/// The header-read timeout holds over TLS too: a client that completes the handshake and
+/// then never finishes its headers is disconnected (issue #12, slow headers).
+#[tokio::test]
+async fn a_tls_client_that_never_finishes_its_headers_is_disconnected() {
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let tls = Tls::new();
+    let cert = tls.ca.server_cert(&tls.dir, "tidings", &["tidings.test"]);
+    let app = TestApp::spawn_with(|s| {
+        s.scheme = None;
+        s.tls_cert = Some(cert.cert.clone());
+        s.tls_key = Some(cert.key.clone());
+        s.header_read_timeout = 1;
+    })
+    .await;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&tls.ca.pem()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port(&app)))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("tidings.test").unwrap();
+    let mut stream = connector.connect(name, tcp).await.expect("handshake");
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: tidings.test\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // One second of timeout; a generous bound for a busy machine.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server kept the TLS connection open");
+}
