@@ -35,7 +35,18 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let url = config.database_url.clone();
         let pool_size = config.db_pool_size;
-        let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size)).await??;
+        let backend = crate::db::Backend::from_url(&url).map_err(anyhow::Error::msg)?;
+        let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size))
+            .await?
+            .map_err(|e| {
+                // On PostgreSQL a read-only session or role already fails while migrating.
+                let cause = format!("{e:#}");
+                if cause.contains("read-only") || cause.contains("readonly") {
+                    read_only(backend.name(), &cause)
+                } else {
+                    e
+                }
+            })?;
         check_writable(&db).await?;
         Self::build_with_db(config, db).await
     }
@@ -238,11 +249,15 @@ pub async fn check_writable(db: &Db) -> anyhow::Result<()> {
             .strip_prefix(&format!("{}: ", e.public_message()))
             .unwrap_or(&cause)
             .to_owned();
-        anyhow::anyhow!(
-            "the {backend} database is read-only for Tidings ({cause}): give it write access \
-             (file and folder permissions, or the role's rights) and start again"
-        )
+        read_only(backend, &cause)
     })
+}
+
+fn read_only(backend: &str, cause: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the {backend} database is read-only for Tidings ({cause}): give it write access \
+         (file and folder permissions, or the role's rights) and start again"
+    )
 }
 
 /// Stops a background task when dropped.

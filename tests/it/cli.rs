@@ -201,7 +201,10 @@ fn serve_refuses_a_read_only_database() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let status = exited.unwrap_or_else(|| panic!("serve kept running: {stderr}"));
     assert!(!status.success());
-    assert!(stderr.contains("read-only"), "{stderr}");
+    assert!(
+        stderr.contains("database is read-only for Tidings"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Tidings is running"));
 }
