@@ -8,6 +8,7 @@ use super::{Services, accounts, crypto};
 use crate::db::ids;
 use crate::db::models::{Account, OauthApp, OauthCode, OauthToken};
 use crate::db::schema::{accounts as accounts_t, oauth_apps, oauth_codes, oauth_tokens};
+use crate::domain::links::is_web_url;
 use crate::domain::scopes::Scopes;
 use crate::error::AppError;
 
@@ -55,11 +56,22 @@ pub async fn register_app(
         }
     }
     let scopes = Scopes::parse(scopes).map_err(|e| AppError::field("scopes", e))?;
+    // The website becomes a link on the consent page: only an http(s) URL, never a
+    // `javascript:` one.
+    let website = website.map(str::trim).filter(|w| !w.is_empty());
+    if let Some(w) = website
+        && !is_web_url(w)
+    {
+        return Err(AppError::field(
+            "website",
+            format!("website must be an http or https URL ({w:?} is not)"),
+        ));
+    }
     let client_secret = crypto::random_token(32);
     let app = OauthApp {
         id: ids::new_id(),
         name: name.to_owned(),
-        website: website.map(str::to_owned).filter(|w| !w.is_empty()),
+        website: website.map(str::to_owned),
         redirect_uris: uris.join("\n"),
         scopes: scopes.to_string(),
         client_id: crypto::random_token(16),

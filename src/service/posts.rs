@@ -266,7 +266,13 @@ pub fn assemble_posts(
                 engagement.reply_count
             };
             Some(PostView {
-                url: p.url.clone().unwrap_or_else(|| p.ap_id.clone()),
+                // Only an http(s) page (rows stored before links were checked may hold
+                // anything), else the id.
+                url: p
+                    .url
+                    .clone()
+                    .filter(|u| crate::domain::links::is_web_url(u))
+                    .unwrap_or_else(|| p.ap_id.clone()),
                 in_reply_to_account_id: p
                     .in_reply_to_id
                     .and_then(|id| parent_authors.get(&id).copied()),

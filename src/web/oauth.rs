@@ -56,7 +56,14 @@ pub async fn authorize_form(
     render(&AuthorizePage {
         ctx: &ctx,
         app_name: req.app.name.clone(),
-        app_website: req.app.website.clone().unwrap_or_default(),
+        // Apps registered before websites were checked may carry anything: only an
+        // http(s) URL becomes a link.
+        app_website: req
+            .app
+            .website
+            .clone()
+            .filter(|w| crate::domain::links::is_web_url(w))
+            .unwrap_or_default(),
         scopes: req.scopes.iter().map(str::to_owned).collect(),
         params: p,
     })

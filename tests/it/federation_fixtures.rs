@@ -84,10 +84,18 @@ fn lotide_page_title_is_the_headline() {
     assert_eq!(n.kind, "Page");
     assert_eq!(n.headline(), "test post from b");
     assert_eq!(n.audience, Audience::Unlisted);
-    assert_eq!(
-        n.url.as_deref(),
-        Some("https://blog.twitter.com/engineering/en_us/a/2010/announcing-snowflake.html")
+    // The `url` of this link post is the page it shares, on another server: not the
+    // post's own page (that is its id), but a link at the end of its body.
+    assert_eq!(n.url, None);
+    let link = "https://blog.twitter.com/engineering/en_us/a/2010/announcing-snowflake.html";
+    assert!(
+        n.content_html.ends_with(&format!(
+            "<p><a href=\"{link}\" rel=\"nofollow noopener noreferrer\">{link}</a></p>"
+        )),
+        "{}",
+        n.content_html
     );
+    assert!(n.text.ends_with(link));
 }
 
 #[test]

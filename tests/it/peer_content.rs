@@ -611,3 +611,121 @@ async fn repeated_reports_are_one_report() {
     assert_eq!(all.len(), 2, "{all:?}");
     assert_eq!(all[1].1, "Off topic\n\nRude");
 }
+
+/// Defect 2: an app's `website` (a link on the consent page) and a remote note's `url`
+/// (the API's `status.url`) were used unchecked, so `javascript:` reached `<a href>` and
+/// apps. An app's website must be an http(s) URL (422 otherwise); a note's `url` is taken
+/// only when it is an http(s) URL on the note's own server, else the note's id is its
+/// page; what was stored before is checked where it is shown.
+#[tokio::test]
+async fn script_links_are_refused() {
+    use tidings::db::schema::oauth_apps;
+    let (app, peer) = spawn().await;
+    let http = reqwest::Client::new();
+    let register = |website: &'static str| {
+        http.post(format!("{}/api/v1/apps", app.base))
+            .form(&[
+                ("client_name", "Linky"),
+                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+                ("scopes", "read"),
+                ("website", website),
+            ])
+            .send()
+    };
+    for bad in [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "data:text/html,x",
+        "app.example",
+    ] {
+        let res = register(bad).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("website"), "{body}");
+    }
+    let apps: i64 = count(&app, |c| oauth_apps::table.count().get_result(c)).await;
+    assert_eq!(apps, 0, "a refused app leaves no row");
+    let res = register("https://linky.example/").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let reg: Value = res.json().await.unwrap();
+    assert_eq!(reg["website"], "https://linky.example/");
+    let client_id = reg["client_id"].as_str().unwrap().to_owned();
+
+    // The consent page links the website; one stored before the check is not linked.
+    let mut alice = app.browser();
+    alice
+        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let consent = format!(
+        "/oauth/authorize?client_id={client_id}&redirect_uri=urn:ietf:wg:oauth:2.0:oob&scope=read&response_type=code"
+    );
+    let page = alice.get(&consent).await;
+    assert_eq!(page.status(), StatusCode::OK, "{}", page.body);
+    page.assert_contains("<a href=\"https://linky.example/\"");
+    count(&app, |c| {
+        diesel::update(oauth_apps::table)
+            .set(oauth_apps::website.eq("javascript:alert(document.cookie)"))
+            .execute(c)
+    })
+    .await;
+    let page = alice.get(&consent).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    page.assert_lacks("javascript:");
+
+    // A remote note's url: javascript:, another server, its own server.
+    let actor = peer.actor();
+    let host = peer.base.trim_start_matches("http://");
+    let cases = [
+        "javascript:alert(document.cookie)",
+        "https://evil.example/@remote/1",
+        "java\tscript:alert(1)",
+        "",
+    ];
+    for (n, url) in cases.iter().enumerate() {
+        let mut create =
+            mastodon_create(&actor.id, 10 + n as u32, Value::Null, "<p>Link?</p>", None);
+        create["object"]["url"] = (*url).into();
+        let (status, body) = signed_by(&app, &actor, &create).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let mut create = mastodon_create(&actor.id, 20, Value::Null, "<p>Own page</p>", None);
+    let own_page = format!("http://{host}/@remote/20");
+    create["object"]["url"] = json!([{"type": "Link", "mediaType": "text/html", "href": own_page}]);
+    let (status, body) = signed_by(&app, &actor, &create).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    let status_url = |id: i64| {
+        let app = &app;
+        async move {
+            let (status, s) = api(
+                app,
+                reqwest::Method::GET,
+                &format!("/api/v1/statuses/{id}"),
+                None,
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{s}");
+            s["url"].as_str().unwrap().to_owned()
+        }
+    };
+    for n in 0..cases.len() {
+        let ap_id = format!("{}/statuses/{}", actor.id, 10 + n);
+        let post = post_by_ap_id(&app, &ap_id).await.expect("stored");
+        assert_eq!(status_url(post.id).await, ap_id, "case {n}");
+    }
+    let own = post_by_ap_id(&app, &format!("{}/statuses/20", actor.id))
+        .await
+        .unwrap();
+    assert_eq!(status_url(own.id).await, own_page);
+
+    // A row stored before the check: the API gives the id, not the script.
+    let id = own.id;
+    count(&app, move |c| {
+        diesel::update(posts::table.find(id))
+            .set(posts::url.eq(Some("javascript:alert(1)")))
+            .execute(c)
+    })
+    .await;
+    assert_eq!(status_url(own.id).await, own.ap_id);
+}

@@ -9,9 +9,12 @@ use serde_json::Value;
 use url::Url;
 
 use crate::domain::html::{sanitize, to_text};
+use crate::domain::links::{safe_profile_url, web_url};
 use crate::domain::reaction::parse_emoji;
 use crate::domain::story::split_status;
-use crate::domain::text::{MAX_CONTENT_WARNING, MAX_TAGS_PER_POST, is_valid_tag, normalize_tag};
+use crate::domain::text::{
+    MAX_CONTENT_WARNING, MAX_TAGS_PER_POST, escape, is_valid_tag, normalize_tag,
+};
 
 use super::super::protocol::PUBLIC;
 
@@ -269,11 +272,38 @@ pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
             "note names more hashtags or mentions than are kept; the rest are left out"
         );
     }
-    let url = many(object.get("url")).into_iter().find_map(|u| match u {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
+    // The page of the note: an http(s) `url` on the note's own server (Mastodon's rule);
+    // anything else (a `javascript:` URL, a page elsewhere posing as the note's) is not
+    // taken, and the note's id is its page.
+    let urls: Vec<&str> = many(object.get("url"))
+        .into_iter()
+        .filter_map(|u| match u {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("href").and_then(Value::as_str),
+            _ => None,
+        })
+        .collect();
+    let url = urls.iter().find_map(|u| {
+        let safe = safe_profile_url(Some(u), &id);
+        (safe != id).then_some(safe)
     });
+    let (mut content_html, mut text) = (content_html, text);
+    if url.is_none() && !urls.is_empty() {
+        // The `url` of a link post (Lemmy's `Page`, an `Article`) is the page it
+        // shares: kept as a link at the end of the body, as Mastodon does, not as the
+        // post's own page.
+        match urls.iter().find_map(|u| web_url(u)) {
+            Some(link) if matches!(kind, "Article" | "Page") => {
+                let link = link.to_string();
+                content_html.push_str(&format!(
+                    "<p><a href=\"{0}\" rel=\"nofollow noopener noreferrer\">{0}</a></p>",
+                    escape(&link)
+                ));
+                text = format!("{text}\n\n{link}").trim().to_owned();
+            }
+            _ => tracing::debug!(id, "note url not on its server or not http(s): not taken"),
+        }
+    }
     Ok(IncomingNote {
         id,
         kind: kind.to_owned(),
