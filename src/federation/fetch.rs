@@ -415,15 +415,35 @@ fn str_field(v: &Value, name: &str) -> Option<String> {
     }
 }
 
+/// Longest remote user name kept (Mastodon allows up to 2048; real ones are short).
+pub const MAX_REMOTE_USERNAME: usize = 100;
+/// Display names of remote actors are cut to this many characters (Mastodon: 30 for its
+/// own accounts, remote ones cut at 2048).
+pub const MAX_REMOTE_DISPLAY_NAME: usize = 100;
+
+/// Whether `name` is a user name we show as `@name@server`: letters, digits and `_`, with
+/// `.` and `-` allowed inside (Mastodon's rule for remote accounts), at most
+/// [`MAX_REMOTE_USERNAME`] long. Anything else (`xss"><script>`, spaces, `@`, `/`) would
+/// be a handle that is not what it seems.
+pub fn is_remote_username(name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    !name.is_empty()
+        && name.len() <= MAX_REMOTE_USERNAME
+        && name.starts_with(word)
+        && name.ends_with(word)
+        && name.chars().all(|c| word(c) || c == '.' || c == '-')
+}
+
+/// A remote display name: trimmed, cut to [`MAX_REMOTE_DISPLAY_NAME`] characters.
+fn display_name(raw: &str) -> String {
+    raw.trim().chars().take(MAX_REMOTE_DISPLAY_NAME).collect()
+}
+
 /// The last path segment of an actor id, when it can serve as a user name
 /// (`https://host/users/emily` → `emily`).
 fn username_from_id(id: &Url) -> Option<String> {
     let last = id.path_segments()?.rev().find(|s| !s.is_empty())?;
-    let ok = last.len() <= 64
-        && last
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    ok.then(|| last.to_owned())
+    is_remote_username(last).then(|| last.to_owned())
 }
 
 /// Reads an actor document fetched from `fetched_from`: its id must be on the same host.
@@ -435,11 +455,14 @@ pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, Fetch
         return Err(invalid("actor id is on another host than its document"));
     }
     // `preferredUsername` is optional in ActivityPub (actors without a WebFinger account
-    // leave it out); then the last segment of the id names the account.
-    let username = str_field(doc, "preferredUsername")
-        .filter(|u| !u.trim().is_empty())
-        .or_else(|| username_from_id(&id))
-        .ok_or_else(|| invalid("actor without preferredUsername"))?;
+    // leave it out); then the last segment of the id names the account. One that breaks
+    // the user name rule is refused, not cleaned: `bob"><x` made into `bob` could pose as
+    // another account of that server.
+    let username = match str_field(doc, "preferredUsername").filter(|u| !u.trim().is_empty()) {
+        Some(name) if is_remote_username(&name) => name,
+        Some(_) => return Err(invalid("preferredUsername is not a valid user name")),
+        None => username_from_id(&id).ok_or_else(|| invalid("actor without preferredUsername"))?,
+    };
     let inbox = str_field(doc, "inbox").ok_or_else(|| invalid("actor without inbox"))?;
     Url::parse(&inbox).map_err(|_| invalid("inbox is not a URL"))?;
     let shared_inbox = doc
@@ -462,7 +485,7 @@ pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, Fetch
     .collect();
     Ok(RemoteActor {
         username,
-        display_name: str_field(doc, "name").unwrap_or_default(),
+        display_name: display_name(&str_field(doc, "name").unwrap_or_default()),
         bio_html: ammonia::clean(&str_field(doc, "summary").unwrap_or_default()),
         url: str_field(doc, "url").map(|u| safe_profile_url(Some(&u), id.as_str())),
         inbox,
@@ -751,6 +774,51 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn remote_user_names_follow_mastodon_rule_and_names_are_capped() {
+        let id = Url::parse("https://a.example/users/x").unwrap();
+        let mut doc = serde_json::json!({
+            "id": id.as_str(), "type": "Person", "inbox": "https://a.example/inbox",
+        });
+        for ok in [
+            "x",
+            "Bob_2",
+            "first.last",
+            "a-b",
+            "a..b",
+            "_",
+            &"a".repeat(100),
+        ] {
+            doc["preferredUsername"] = ok.into();
+            assert_eq!(parse_actor(&doc, &id).unwrap().username, ok);
+        }
+        for bad in [
+            "xss\"><script>alert(1)</script>",
+            "bob\"",
+            "a b",
+            "bob@evil.example",
+            "a/b",
+            ".bob",
+            "bob.",
+            "-bob",
+            "b\u{f6}b",
+            "bob\u{202e}",
+            &"a".repeat(101),
+        ] {
+            doc["preferredUsername"] = bad.into();
+            assert!(parse_actor(&doc, &id).is_err(), "{bad:?}");
+        }
+        doc["preferredUsername"] = "x".into();
+        doc["name"] = "\u{e9}".repeat(5000).into();
+        let name = parse_actor(&doc, &id).unwrap().display_name;
+        assert_eq!(name.chars().count(), MAX_REMOTE_DISPLAY_NAME);
+        doc["name"] = "  Emily \u{1f600} ".into();
+        assert_eq!(
+            parse_actor(&doc, &id).unwrap().display_name,
+            "Emily \u{1f600}"
+        );
     }
 
     #[test]
