@@ -248,6 +248,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Every key a remote actor publishes (its first is also `accounts.public_key_pem`).
+    account_keys (account_id, key_id) {
+        account_id -> BigInt,
+        key_id -> Text,
+        public_key_pem -> Text,
+    }
+}
+
+diesel::table! {
     /// The outgoing delivery queue.
     deliveries (id) {
         id -> BigInt,
@@ -275,6 +284,7 @@ diesel::table! {
 }
 
 diesel::joinable!(posts -> accounts (account_id));
+diesel::joinable!(account_keys -> accounts (account_id));
 diesel::joinable!(oauth_tokens -> oauth_apps (app_id));
 diesel::joinable!(bookmarks -> posts (post_id));
 diesel::joinable!(votes -> posts (post_id));
@@ -286,6 +296,7 @@ diesel::joinable!(sessions -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    account_keys,
     posts,
     tags,
     post_tags,

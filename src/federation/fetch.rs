@@ -15,7 +15,7 @@ use url::Url;
 use super::signatures::sign_request;
 use super::store;
 use crate::db::models::{Account, NewAccount};
-use crate::db::schema::accounts;
+use crate::db::schema::{account_keys, accounts};
 use crate::db::{DbConn, ids, is_unique_violation};
 use crate::domain::links::safe_profile_url;
 use crate::error::{AppError, ErrorKind};
@@ -446,6 +446,9 @@ fn username_from_id(id: &Url) -> Option<String> {
     is_remote_username(last).then(|| last.to_owned())
 }
 
+/// Keys of one actor kept at most (`publicKey` may be an array).
+pub const MAX_KEYS: usize = 10;
+
 /// Reads an actor document fetched from `fetched_from`: its id must be on the same host.
 pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, FetchError> {
     let invalid = |m: &str| FetchError::Invalid(m.to_owned());
@@ -482,6 +485,7 @@ pub fn parse_actor(doc: &Value, fetched_from: &Url) -> Result<RemoteActor, Fetch
             str_field(k, "publicKeyPem")?,
         ))
     })
+    .take(MAX_KEYS)
     .collect();
     Ok(RemoteActor {
         username,
@@ -601,7 +605,61 @@ pub(crate) fn upsert_actor(conn: &mut DbConn, a: &RemoteActor) -> Result<Account
             id
         }
     };
+    store_keys(conn, id, a)?;
     Ok(accounts::table.find(id).first::<Account>(conn)?)
+}
+
+/// Replaces the stored keys of account `id` by the keys `a` publishes and owns.
+fn store_keys(conn: &mut DbConn, id: i64, a: &RemoteActor) -> Result<(), AppError> {
+    diesel::delete(account_keys::table.filter(account_keys::account_id.eq(id))).execute(conn)?;
+    let mut seen = std::collections::HashSet::new();
+    for (key_id, owner, pem) in &a.keys {
+        if owner != a.id.as_str() || !seen.insert(key_id.as_str()) {
+            continue;
+        }
+        diesel::insert_into(account_keys::table)
+            .values((
+                account_keys::account_id.eq(id),
+                account_keys::key_id.eq(key_id),
+                account_keys::public_key_pem.eq(pem),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A stored remote signer by the key that signed: the account that published `key_id`
+/// with that key's PEM; else (accounts stored before their keys were) the account whose
+/// id is `actor_url`, with its first key.
+pub async fn stored_signer(
+    svc: &Services,
+    key_id: &str,
+    actor_url: &str,
+) -> Result<Option<(Account, String)>, AppError> {
+    let (key_id, actor_url) = (key_id.to_owned(), actor_url.to_owned());
+    svc.db
+        .run(move |conn| {
+            let by_key = account_keys::table
+                .inner_join(accounts::table)
+                .filter(account_keys::key_id.eq(&key_id))
+                .filter(accounts::domain.is_not_null())
+                .select((Account::as_select(), account_keys::public_key_pem))
+                .first::<(Account, String)>(conn)
+                .optional()?;
+            if by_key.is_some() {
+                return Ok(by_key);
+            }
+            Ok(accounts::table
+                .filter(accounts::ap_id.eq(actor_url))
+                .filter(accounts::domain.is_not_null())
+                .first::<Account>(conn)
+                .optional()?
+                .map(|a| {
+                    let pem = a.public_key_pem.clone();
+                    (a, pem)
+                }))
+        })
+        .await
 }
 
 /// A stored remote account by its actor id.

@@ -69,7 +69,8 @@ pub enum KeyFetch {
 
 #[derive(Default)]
 struct Inner {
-    accounts: HashMap<String, (Account, Instant)>,
+    /// Key id → the account that published it, the key's PEM, when it verified.
+    accounts: HashMap<String, (Account, String, Instant)>,
     /// Counts invalidations. A request reads it before it looks its signer up, and its
     /// `put` is dropped if an invalidation came in between: otherwise an account read
     /// before a suspension could be put back after the cache was emptied.
@@ -77,14 +78,15 @@ struct Inner {
 }
 
 impl SignerCache {
-    /// The account of the actor `ap_id`, if it was verified within [`TTL`].
-    pub fn get(&self, ap_id: &str) -> Option<Account> {
+    /// The account that published the key `key_id`, and the key, if a request signed
+    /// with it verified within [`TTL`].
+    pub fn get(&self, key_id: &str) -> Option<(Account, String)> {
         let inner = self.inner.lock().ok()?;
         inner
             .accounts
-            .get(ap_id)
-            .filter(|(_, at)| at.elapsed() < TTL)
-            .map(|(a, _)| a.clone())
+            .get(key_id)
+            .filter(|(_, _, at)| at.elapsed() < TTL)
+            .map(|(a, pem, _)| (a.clone(), pem.clone()))
     }
 
     /// To read before looking a signer up, and to give to [`SignerCache::put`].
@@ -92,8 +94,9 @@ impl SignerCache {
         self.inner.lock().map(|i| i.generation).unwrap_or(u64::MAX)
     }
 
-    /// Keeps `account`, unless the cache was invalidated since `generation` was read.
-    pub fn put(&self, account: &Account, generation: u64) {
+    /// Keeps `account` and its key `pem` under `key_id`, unless the cache was
+    /// invalidated since `generation` was read.
+    pub fn put(&self, key_id: &str, account: &Account, pem: &str, generation: u64) {
         if let Ok(mut inner) = self.inner.lock() {
             if inner.generation != generation {
                 return;
@@ -101,15 +104,17 @@ impl SignerCache {
             if inner.accounts.len() >= MAX {
                 inner.accounts.clear();
             }
-            inner
-                .accounts
-                .insert(account.ap_id.clone(), (account.clone(), Instant::now()));
+            inner.accounts.insert(
+                key_id.to_owned(),
+                (account.clone(), pem.to_owned(), Instant::now()),
+            );
         }
     }
 
+    /// Forgets every key of the actor `ap_id`.
     pub fn forget(&self, ap_id: &str) {
         if let Ok(mut inner) = self.inner.lock() {
-            inner.accounts.remove(ap_id);
+            inner.accounts.retain(|_, (a, _, _)| a.ap_id != ap_id);
             inner.generation += 1;
         }
     }
@@ -266,23 +271,32 @@ mod tests {
     fn a_signer_read_before_an_invalidation_is_not_put_back() {
         let cache = SignerCache::default();
         let a = account("https://x.example/users/a");
+        let (k1, k2) = (
+            "https://x.example/users/a#main-key",
+            "https://x.example/users/a#k2",
+        );
         let before = cache.generation();
-        cache.put(&a, before);
-        assert!(cache.get(&a.ap_id).is_some());
+        cache.put(k1, &a, "PEM1", before);
+        cache.put(k2, &a, "PEM2", before);
+        assert_eq!(cache.get(k1).map(|(_, pem)| pem).as_deref(), Some("PEM1"));
+        assert_eq!(cache.get(k2).map(|(_, pem)| pem).as_deref(), Some("PEM2"));
 
         // A request read the account, then a suspension emptied the cache.
         let seen = cache.generation();
         cache.clear();
-        cache.put(&a, seen);
-        assert!(cache.get(&a.ap_id).is_none());
+        cache.put(k1, &a, "PEM1", seen);
+        assert!(cache.get(k1).is_none());
 
-        // The same after the actor's own Update or Delete.
+        // The same after the actor's own Update or Delete, which forgets all its keys.
+        cache.put(k1, &a, "PEM1", cache.generation());
+        cache.put(k2, &a, "PEM2", cache.generation());
         let seen = cache.generation();
         cache.forget(&a.ap_id);
-        cache.put(&a, seen);
-        assert!(cache.get(&a.ap_id).is_none());
+        assert!(cache.get(k1).is_none() && cache.get(k2).is_none());
+        cache.put(k1, &a, "PEM1", seen);
+        assert!(cache.get(k1).is_none());
 
-        cache.put(&a, cache.generation());
-        assert!(cache.get(&a.ap_id).is_some());
+        cache.put(k1, &a, "PEM1", cache.generation());
+        assert!(cache.get(k1).is_some());
     }
 }

@@ -409,3 +409,37 @@ async fn unsigned_and_badly_signed_posts_cause_a_bounded_number_of_key_fetches()
     let (status, body) = send(&app, &follow(&erin.id, 21), &erin.key_id, &erin.private_pem).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
+
+/// An actor that publishes two keys (`publicKey` as an array): a request signed with the
+/// second is accepted, also later from the stored keys (no new fetch), and with the first.
+#[tokio::test]
+async fn every_published_key_of_an_actor_is_accepted() {
+    let app = spawn().await;
+    app.user("alice").await;
+    let peer = StandIn::start().await;
+    let id = peer.url("/users/multi");
+    let (first_public, first_private) = generate_keypair().await.unwrap();
+    let (second_public, second_private) = generate_keypair().await.unwrap();
+    let (first, second) = (format!("{id}#main-key"), format!("{id}#second-key"));
+    let mut doc = actor_doc(&id, "multi", &peer.url("/inbox"), &first, &first_public);
+    doc["publicKey"] = json!([
+        {"id": first, "owner": id, "publicKeyPem": first_public},
+        {"id": second, "owner": id, "publicKeyPem": second_public},
+    ]);
+    peer.serve("/users/multi", doc);
+
+    let (status, body) = send(&app, &follow(&id, 1), &second, &second_private).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Past the in-memory signer cache: the stored keys are used.
+    app.svc.signers.clear();
+    let (status, body) = send(&app, &follow(&id, 2), &second, &second_private).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) = send(&app, &follow(&id, 3), &first, &first_private).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(peer.gets().len(), 1, "{:?}", peer.gets());
+
+    // A key it does not publish is still refused.
+    let (_, other) = generate_keypair().await.unwrap();
+    let (status, body) = send(&app, &follow(&id, 4), &second, &other).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}

@@ -140,7 +140,7 @@ async fn fetch_signer(
     key_id: &str,
     actor_url: &Url,
     known: bool,
-) -> Result<Account, FedError> {
+) -> Result<(Account, String), FedError> {
     match svc
         .signers
         .may_fetch_key(actor_url.as_str(), &authority(actor_url), known)
@@ -162,21 +162,22 @@ async fn fetch_signer(
     })
 }
 
+/// The fetched actor's account and the PEM of its key `key_id`.
 async fn fetch_signer_now(
     svc: &Services,
     key_id: &str,
     actor_url: &Url,
-) -> Result<Account, String> {
+) -> Result<(Account, String), String> {
     let (account, actor) = fetch::fetch_actor(svc, actor_url)
         .await
         .map_err(|e| e.to_string())?;
-    let Some((_, owner, _)) = actor.keys.iter().find(|(id, _, _)| id == key_id) else {
+    let Some((_, owner, pem)) = actor.keys.iter().find(|(id, _, _)| id == key_id) else {
         return Err(format!("the actor {} does not publish the key", actor.id));
     };
     if owner != actor.id.as_str() {
         return Err(format!("the key is owned by {owner}, not {}", actor.id));
     }
-    Ok(account)
+    Ok((account, pem.clone()))
 }
 
 /// Checks the signature and the activity, then applies it. Answers 202.
@@ -201,28 +202,28 @@ async fn receive(
     let generation = svc.signers.generation();
     let cached = svc
         .signers
-        .get(actor_url.as_str())
-        .filter(|known| check(&known.public_key_pem).is_ok());
+        .get(&key_id)
+        .filter(|(_, pem)| check(pem).is_ok());
     let (verified, stored) = match cached {
         Some(known) => (Some(known), true),
-        None => match fetch::stored_actor(svc, actor_url.as_str()).await? {
-            Some(known) if check(&known.public_key_pem).is_ok() => (Some(known), true),
+        None => match fetch::stored_signer(svc, &key_id, actor_url.as_str()).await? {
+            Some((known, pem)) if check(&pem).is_ok() => (Some((known, pem)), true),
             Some(_) => (None, true),
             None => (None, false),
         },
     };
-    let signer = match verified {
+    let (signer, pem) = match verified {
         Some(known) => known,
         None => {
-            let fresh = fetch_signer(svc, &key_id, &actor_url, stored).await?;
-            check(&fresh.public_key_pem).map_err(|e| unauthorized(e.to_string()))?;
-            fresh
+            let (fresh, pem) = fetch_signer(svc, &key_id, &actor_url, stored).await?;
+            check(&pem).map_err(|e| unauthorized(e.to_string()))?;
+            (fresh, pem)
         }
     };
     if signer.suspended_at.is_some() {
         return Err(AppError::new(ErrorKind::Denied("the actor is suspended".into())).into());
     }
-    svc.signers.put(&signer, generation);
+    svc.signers.put(&key_id, &signer, &pem, generation);
 
     // The signer must be the actor, and the activity must come from the actor's server.
     let actor =
