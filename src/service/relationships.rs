@@ -121,9 +121,17 @@ pub fn load_accounts(
                 .url
                 .clone()
                 .unwrap_or_else(|| format!("{base_url}/@{}", a.username));
+            // A local bio is text (rendered here); a remote one is HTML from its server,
+            // stored sanitised, and only sanitised again (rendering it would escape it a
+            // second time: `&lt;p&gt;` in the API's `note`).
+            let note_html = if a.domain.is_some() {
+                crate::domain::html::sanitize(&a.bio)
+            } else {
+                render(&a.bio, base_url)
+            };
             let view = AccountView {
                 id: a.id,
-                note_html: render(&a.bio, base_url),
+                note_html,
                 username: a.username,
                 domain: a.domain,
                 display_name: a.display_name,

@@ -326,12 +326,19 @@ fn check_object_origin(kind: &str, activity: &Value, actor_host: &str) -> Result
     if !matches!(kind, "Create" | "Update" | "Delete") {
         return Ok(());
     }
-    let object = id_of(activity.get("object"))
-        .ok_or_else(|| bad_request(format!("{kind} without object")))?;
-    if parse::host_of(&object) != actor_host {
-        return Err(bad_request(format!(
-            "the object {object} is not on the actor's server"
-        )));
+    // One object, or (GoToSocial's poll votes) an array of them: each must be the actor's.
+    let objects = parse::many(activity.get("object"));
+    if objects.is_empty() {
+        return Err(bad_request(format!("{kind} without object")));
+    }
+    for object in objects {
+        let object = id_of(Some(object))
+            .ok_or_else(|| bad_request(format!("{kind} of an object without id")))?;
+        if parse::host_of(&object) != actor_host {
+            return Err(bad_request(format!(
+                "the object {object} is not on the actor's server"
+            )));
+        }
     }
     Ok(())
 }

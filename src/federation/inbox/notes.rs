@@ -79,10 +79,19 @@ pub(super) async fn prepare_create(
         .and_then(|o| o.get("type"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    // An array of objects (GoToSocial poll votes) or a type we do not store.
-    if activity.get("object").is_some_and(Value::is_array)
-        || (activity.get("object").is_some_and(Value::is_object)
-            && !super::parse::NOTE_TYPES.contains(&kind))
+    // An array of objects (GoToSocial sends poll votes so): accepted and not stored,
+    // as on Mastodon (polls are not supported here, and one Create stores one post).
+    if let Some(Value::Array(objects)) = activity.get("object") {
+        tracing::info!(
+            objects = objects.len(),
+            activity = id_of(activity.get("id")).unwrap_or_default(),
+            "Create of an array of objects (poll votes?) not stored"
+        );
+        return Ok(Prepared::Nothing);
+    }
+    // A type we do not store.
+    if activity.get("object").is_some_and(Value::is_object)
+        && !super::parse::NOTE_TYPES.contains(&kind)
     {
         tracing::debug!(kind, "Create of an object type not stored, ignored");
         return Ok(Prepared::Nothing);
