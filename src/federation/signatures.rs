@@ -2282,3 +2282,228 @@ aOT9v6d+nb4bnNkQVklLQ3fVAvJm+xdDOp9LCNCN48V2pnDOkFV6+U9nV5oyc6XI
         );
     }
 }
+
+/// Property tests (issue #12): the header parsers and verifiers take whatever a peer sends;
+/// random and mutated input must give an answer, never a panic.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// One RSA key pair and a cavage- and an RFC 9421-signed POST made with it.
+    struct Fixture {
+        public: String,
+        cavage: HeaderMap,
+        rfc9421: HeaderMap,
+    }
+
+    const BODY: &[u8] = br#"{"type":"Create","actor":"https://a.example/users/x"}"#;
+
+    fn url() -> Url {
+        Url::parse("https://tidings.example/inbox").unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_780_000_000, 0).unwrap()
+    }
+
+    fn fixture() -> &'static Fixture {
+        static F: OnceLock<Fixture> = OnceLock::new();
+        F.get_or_init(|| {
+            let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+            let private = String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+            let public = String::from_utf8(key.public_key_to_pem().unwrap()).unwrap();
+            let key_id = "https://a.example/users/x#main-key";
+            let mut cavage = HeaderMap::new();
+            cavage.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/activity+json"),
+            );
+            let mut rfc9421 = cavage.clone();
+            sign_request(
+                &Method::POST,
+                &url(),
+                &mut cavage,
+                Some(BODY),
+                key_id,
+                &private,
+                now(),
+            )
+            .unwrap();
+            sign_request_rfc9421(
+                &Method::POST,
+                &url(),
+                &mut rfc9421,
+                Some(BODY),
+                key_id,
+                &private,
+                now(),
+            )
+            .unwrap();
+            Fixture {
+                public,
+                cavage,
+                rfc9421,
+            }
+        })
+    }
+
+    /// Edits to a text: (position, byte, 0 = replace / 1 = insert / 2 = delete).
+    fn edits() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
+        prop::collection::vec((any::<usize>(), any::<u8>(), 0..3u8), 1..8)
+    }
+
+    /// `text` with `edits` applied, made a valid header value (bytes a header cannot
+    /// hold become spaces).
+    fn mutate(text: &str, edits: &[(usize, u8, u8)]) -> HeaderValue {
+        let mut b = text.as_bytes().to_vec();
+        for &(at, byte, op) in edits {
+            let at = if b.is_empty() { 0 } else { at % (b.len() + 1) };
+            match op {
+                0 if at < b.len() => b[at] = byte,
+                2 if at < b.len() => {
+                    b.remove(at);
+                }
+                _ => b.insert(at, byte),
+            }
+        }
+        for c in &mut b {
+            if *c < 0x20 || *c == 0x7f {
+                *c = b' ';
+            }
+        }
+        HeaderValue::from_bytes(&b).expect("visible bytes and spaces make a header value")
+    }
+
+    /// Header text that may be anything a peer sends.
+    fn header_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,200}",
+            r#"([a-zA-Z(@-]{1,12}=("[^"]{0,30}"|:[A-Za-z0-9+/=]{0,20}:|\([^)]{0,40}\)|-?[0-9]{1,20}|\?[01]|[a-z*]{1,8})[,; ]{0,2}){0,8}"#,
+        ]
+    }
+
+    fn verify_both(headers: &HeaderMap, body: &[u8]) {
+        let f = fixture();
+        let _ = signature_key_id(headers);
+        let _ = verify_request(
+            &Method::POST,
+            "/inbox",
+            headers,
+            Some(body),
+            &f.public,
+            now(),
+            DEFAULT_MAX_SKEW,
+        );
+        let _ = verify_request_rfc9421(
+            &Method::POST,
+            &url(),
+            headers,
+            Some(body),
+            &f.public,
+            now(),
+            DEFAULT_MAX_SKEW,
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn cavage_signature_header_never_panics(s in header_text()) {
+            let _ = parse_signature_header(&s);
+            if let Ok(v) = HeaderValue::from_str(&s) {
+                let mut headers = fixture().cavage.clone();
+                headers.insert(SIGNATURE, v.clone());
+                verify_both(&headers, BODY);
+                headers.remove(SIGNATURE);
+                headers.insert(header::AUTHORIZATION, v);
+                verify_both(&headers, BODY);
+            }
+        }
+
+        #[test]
+        fn mutated_cavage_requests_never_panic(edits in edits(), which in 0..4usize) {
+            let mut headers = fixture().cavage.clone();
+            let name = [SIGNATURE, DIGEST, header::DATE, header::HOST][which].clone();
+            let text = headers.get(&name).unwrap().to_str().unwrap().to_owned();
+            headers.insert(name, mutate(&text, &edits));
+            if let Ok(s) = headers.get(SIGNATURE).unwrap().to_str() {
+                let _ = parse_signature_header(s);
+            }
+            verify_both(&headers, BODY);
+        }
+
+        #[test]
+        fn rfc9421_headers_never_panic(input in header_text(), sig in header_text()) {
+            let (Ok(i), Ok(s)) = (HeaderValue::from_str(&input), HeaderValue::from_str(&sig))
+            else {
+                return Ok(());
+            };
+            let mut headers = fixture().rfc9421.clone();
+            headers.insert(SIGNATURE_INPUT, i);
+            headers.insert(SIGNATURE, s);
+            let _ = parse_rfc9421(&headers);
+            verify_both(&headers, BODY);
+        }
+
+        #[test]
+        fn mutated_rfc9421_requests_never_panic(edits in edits(), which in 0..4usize) {
+            let mut headers = fixture().rfc9421.clone();
+            let name = [SIGNATURE_INPUT, SIGNATURE, CONTENT_DIGEST, header::DATE][which].clone();
+            let text = headers.get(&name).unwrap().to_str().unwrap().to_owned();
+            headers.insert(name, mutate(&text, &edits));
+            let _ = parse_rfc9421(&headers);
+            verify_both(&headers, BODY);
+        }
+
+        #[test]
+        fn digest_headers_never_panic(
+            s in header_text(),
+            edits in edits(),
+            body in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let _ = check_digest(&s, &body);
+            let _ = check_content_digest(&s, &body);
+            let _ = Parser::dictionary(&s);
+            let f = fixture();
+            let digest = f.cavage.get(DIGEST).unwrap().to_str().unwrap();
+            let content = f.rfc9421.get(CONTENT_DIGEST).unwrap().to_str().unwrap();
+            if let Ok(m) = mutate(digest, &edits).to_str() {
+                let _ = check_digest(m, BODY);
+            }
+            if let Ok(m) = mutate(content, &edits).to_str() {
+                let _ = check_content_digest(m, BODY);
+                let _ = Parser::dictionary(m);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fixture_verifies() {
+        let f = fixture();
+        let at = |h: &HeaderMap| {
+            verify_request(
+                &Method::POST,
+                "/inbox",
+                h,
+                Some(BODY),
+                &f.public,
+                now(),
+                DEFAULT_MAX_SKEW,
+            )
+        };
+        assert!(at(&f.cavage).is_ok());
+        assert!(
+            verify_request_rfc9421(
+                &Method::POST,
+                &url(),
+                &f.rfc9421,
+                Some(BODY),
+                &f.public,
+                now(),
+                DEFAULT_MAX_SKEW
+            )
+            .is_ok()
+        );
+    }
+}
