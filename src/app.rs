@@ -28,6 +28,8 @@ pub struct Application {
     pub services: Services,
     /// The federation delivery worker, stopped when serving ends.
     delivery: tokio::task::JoinHandle<()>,
+    /// Prunes the inbox's record of received activity ids; stopped when serving ends.
+    pruning: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -62,12 +64,14 @@ impl Application {
         let services = Services::new(db, config);
         let router = router(services.clone());
         let delivery = crate::federation::delivery::start(services.clone());
+        let pruning = crate::federation::inbox::start_pruning(services.clone());
         Ok(Application {
             listener,
             tls,
             router,
             services,
             delivery,
+            pruning,
         })
     }
 
@@ -88,6 +92,7 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let _worker = AbortOnDrop(self.delivery);
+        let _pruning = AbortOnDrop(self.pruning);
         let limits = ConnectionLimits {
             header_read_timeout: self.services.config.header_read_timeout,
             max_connections: self.services.config.max_connections,

@@ -121,6 +121,16 @@ pub struct Settings {
         global = true
     )]
     pub trusted_proxies: Vec<String>,
+    /// Days the inbox remembers the ids of activities it received (a delivery seen again
+    /// within them changes nothing); older records are pruned hourly. At least 1 (a
+    /// signature is accepted for 12 hours).
+    #[arg(
+        long,
+        env = "TIDINGS_INBOX_RETENTION_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub inbox_retention_days: u32,
 }
 
 /// Validated configuration.
@@ -146,6 +156,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long received activity ids are remembered.
+    pub inbox_retention: chrono::Duration,
 }
 
 impl Config {
@@ -216,6 +228,10 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(s.header_read_timeout),
             max_connections: s.max_connections,
             trusted_proxies: parse_trusted_proxies(&s.trusted_proxies)?,
+            inbox_retention: match s.inbox_retention_days {
+                0 => anyhow::bail!("invalid --inbox-retention-days 0: give days, at least 1"),
+                days => chrono::Duration::days(i64::from(days)),
+            },
         })
     }
 
@@ -303,6 +319,7 @@ mod tests {
             header_read_timeout: 10,
             max_connections: 512,
             trusted_proxies: Vec::new(),
+            inbox_retention_days: 14,
         }
     }
 

@@ -201,6 +201,7 @@ async fn second_process(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
         header_read_timeout: 10,
         max_connections: 512,
         trusted_proxies: Vec::new(),
+        inbox_retention_days: 14,
     };
     let config = tidings::config::Config::from_settings(&settings).unwrap();
     let url = config.database_url.clone();

@@ -443,3 +443,92 @@ async fn every_published_key_of_an_actor_is_accepted() {
     let (status, body) = send(&app, &follow(&id, 4), &second, &other).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
+
+async fn follows_of(app: &TestApp, actor: &str) -> i64 {
+    use tidings::db::schema::follows;
+    let actor = actor.to_owned();
+    app.svc
+        .db
+        .run(move |conn| {
+            Ok(follows::table
+                .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+                .filter(accounts::ap_id.eq(actor))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn seen_ids(app: &TestApp) -> Vec<String> {
+    use tidings::db::schema::inbox_activities;
+    app.svc
+        .db
+        .run(|conn| {
+            Ok(inbox_activities::table
+                .select(inbox_activities::ap_id)
+                .order(inbox_activities::ap_id)
+                .load::<String>(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// The inbox's record of received activity ids: a replay within the retention changes
+/// nothing; records older than the retention are pruned, recent ones stay.
+#[tokio::test]
+async fn old_activity_ids_are_pruned_and_recent_replays_are_still_ignored() {
+    use tidings::db::schema::inbox_activities;
+    let app = spawn().await;
+    app.user("alice").await;
+    let peer = StandIn::start().await;
+    let fay = peer.actor("fay").await;
+    let f1 = follow(&fay.id, 1);
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/undos/1", fay.id), "type": "Undo", "actor": fay.id, "object": f1,
+    });
+    let ok =
+        |(status, body): (StatusCode, String)| assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    ok(send(&app, &f1, &fay.key_id, &fay.private_pem).await);
+    assert_eq!(follows_of(&app, &fay.id).await, 1);
+    ok(send(&app, &undo, &fay.key_id, &fay.private_pem).await);
+    assert_eq!(follows_of(&app, &fay.id).await, 0);
+    // The same Follow again (signed anew): seen, so ignored.
+    ok(send(&app, &f1, &fay.key_id, &fay.private_pem).await);
+    assert_eq!(follows_of(&app, &fay.id).await, 0);
+
+    // The Follow's record is made older than the retention (14 days by default).
+    let f1_id = f1["id"].as_str().unwrap().to_owned();
+    let old =
+        chrono::Utc::now().naive_utc() - app.svc.config.inbox_retention - chrono::Duration::days(1);
+    let id = f1_id.clone();
+    app.svc
+        .db
+        .run(move |conn| {
+            Ok(diesel::update(inbox_activities::table.find(id))
+                .set(inbox_activities::received_at.eq(old))
+                .execute(conn)?)
+        })
+        .await
+        .unwrap();
+    let pruned = tidings::federation::inbox::prune_seen_activities(&app.svc)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    assert_eq!(
+        seen_ids(&app).await,
+        vec![undo["id"].as_str().unwrap().to_owned()]
+    );
+    assert_eq!(
+        tidings::federation::inbox::prune_seen_activities(&app.svc)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Past the retention the id is forgotten (a real replay would by then carry a
+    // signature long expired: they are accepted for 12 hours).
+    ok(send(&app, &f1, &fay.key_id, &fay.private_pem).await);
+    assert_eq!(follows_of(&app, &fay.id).await, 1);
+}

@@ -285,6 +285,54 @@ async fn receive(
     }
 }
 
+/// How often the record of received activity ids is pruned.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Records deleted at most per statement (bounds how long the write lock is held).
+const PRUNE_BATCH: i64 = 1_000;
+
+/// Deletes the records of activities received longer ago than `--inbox-retention-days`;
+/// returns how many went. A delivery seen again within the retention is still ignored as
+/// a duplicate; after it, its signature (12 hours at most) has long expired.
+pub async fn prune_seen_activities(svc: &Services) -> Result<usize, AppError> {
+    use crate::db::schema::inbox_activities as seen;
+    let cutoff = Utc::now().naive_utc() - svc.config.inbox_retention;
+    let mut total = 0;
+    loop {
+        let n = svc
+            .db
+            .write(move |conn| {
+                let old: Vec<String> = seen::table
+                    .select(seen::ap_id)
+                    .filter(seen::received_at.lt(cutoff))
+                    .limit(PRUNE_BATCH)
+                    .load(conn)?;
+                Ok(diesel::delete(seen::table.filter(seen::ap_id.eq_any(old))).execute(conn)?)
+            })
+            .await?;
+        total += n;
+        if (n as i64) < PRUNE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Prunes at start and every [`PRUNE_EVERY`] (see [`prune_seen_activities`]).
+pub fn start_pruning(svc: Services) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match prune_seen_activities(&svc).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "old inbox activity ids pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning inbox activity ids failed"),
+            }
+        }
+    })
+}
+
 /// Who sent a verified activity, and where we are.
 pub(crate) struct Ctx {
     /// `scheme://domain` of this instance.

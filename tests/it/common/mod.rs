@@ -131,6 +131,7 @@ impl TestApp {
             header_read_timeout: 10,
             max_connections: 512,
             trusted_proxies: Vec::new(),
+            inbox_retention_days: 14,
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();
