@@ -441,3 +441,179 @@ mod tests {
         assert_eq!(n.text, "Body x");
     }
 }
+
+/// Property tests: whatever JSON a peer sends, reading it never panics, and what is read
+/// keeps the limits and the safety of what is stored (issue #12).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::domain::html::unsafe_html;
+    use crate::domain::links::web_url;
+    use proptest::prelude::*;
+    use serde_json::{Map, json};
+
+    const KEYS: &[&str] = &[
+        "id",
+        "type",
+        "actor",
+        "object",
+        "attributedTo",
+        "content",
+        "contentMap",
+        "name",
+        "summary",
+        "summaryMap",
+        "sensitive",
+        "tag",
+        "to",
+        "cc",
+        "url",
+        "href",
+        "inReplyTo",
+        "_misskey_reaction",
+        "published",
+        "mediaType",
+    ];
+    const STRINGS: &[&str] = &[
+        "Note",
+        "Article",
+        "Page",
+        "Question",
+        "Create",
+        "Update",
+        "Like",
+        "Dislike",
+        "EmojiReact",
+        "Hashtag",
+        "Mention",
+        "Link",
+        PUBLIC,
+        "as:Public",
+        "https://peer.example/users/ann",
+        "https://peer.example/notes/1",
+        "http://[::1]:99999/x",
+        "javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "//x",
+        "https://",
+        "",
+        " ",
+        "#",
+        "#tag",
+        "🎉",
+        ":blob:",
+        "<script>alert(1)</script>",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "<img src=x onerror=alert(1)>",
+        "\u{0}",
+        "\u{202e}",
+        "https://peer.example:0/",
+        "https://ünï.example/ä",
+    ];
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            prop::sample::select(STRINGS).prop_map(Value::from),
+            "\\PC{0,30}".prop_map(Value::from),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(KEYS).prop_map(str::to_owned),
+            1 => "\\PC{0,8}",
+        ]
+    }
+
+    /// Any JSON, with the keys and values of activities more often than chance would.
+    fn json_value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((key(), inner), 0..8)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    /// A well-formed note (as Mastodon sends it) with some properties replaced by anything
+    /// or taken out.
+    fn mutated_note() -> impl Strategy<Value = Value> {
+        (
+            prop::collection::vec((prop::sample::select(KEYS), prop::option::of(json_value())), 0..5),
+            0..40usize,
+        )
+            .prop_map(|(changes, tags)| {
+                let mut note = json!({
+                    "id": "https://peer.example/notes/1", "type": "Note",
+                    "attributedTo": "https://peer.example/users/ann",
+                    "content": "<p>Hello <a href=\"https://peer.example/tags/x\">#x</a></p>",
+                    "summary": "cw", "sensitive": true, "to": [PUBLIC],
+                    "url": "https://peer.example/@ann/1", "inReplyTo": null,
+                    "tag": (0..tags).map(|i| json!({"type": if i % 2 == 0 { "Hashtag" } else { "Mention" },
+                        "name": format!("#t{i}"), "href": format!("https://peer.example/u/{i}")}))
+                        .collect::<Vec<_>>(),
+                });
+                for (k, v) in changes {
+                    match v {
+                        Some(v) => note[k] = v,
+                        None => {
+                            note.as_object_mut().unwrap().remove(k);
+                        }
+                    }
+                }
+                note
+            })
+    }
+
+    fn check_note(object: &Value) -> Result<(), TestCaseError> {
+        let _ = audience(object);
+        let Ok(n) = parse_note(object) else {
+            return Ok(());
+        };
+        prop_assert!(n.hashtags.len() <= MAX_TAGS_PER_POST);
+        prop_assert!(n.hashtags.iter().all(|h| is_valid_tag(h)));
+        prop_assert!(n.mentions.len() <= MAX_MENTIONS_PER_NOTE);
+        prop_assert!(n.spoiler_text.chars().count() <= MAX_CONTENT_WARNING);
+        prop_assert!(n.sensitive || n.spoiler_text.is_empty());
+        prop_assert!(unsafe_html(&n.content_html).is_none(), "{}", n.content_html);
+        if let Some(url) = &n.url {
+            prop_assert!(web_url(url).is_some(), "{url}");
+            prop_assert_eq!(host_of(url), host_of(&n.id));
+        }
+        let _ = n.headline();
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn reading_any_activity_never_panics(activity in json_value()) {
+            let _ = parse_reaction(&activity);
+            let _ = id_of(activity.get("actor"));
+            let _ = ids_of(activity.get("object"));
+            let _ = id_of(activity.get("id")).map(|id| host_of(&id));
+            check_note(&activity)?;
+            if let Some(object) = activity.get("object") {
+                check_note(object)?;
+                for o in many(Some(object)) {
+                    check_note(o)?;
+                }
+            }
+        }
+
+        #[test]
+        fn a_mutated_note_is_read_safely(note in mutated_note()) {
+            check_note(&note)?;
+            let create = json!({"type": "Create", "id": "https://peer.example/a/1",
+                                "actor": "https://peer.example/users/ann", "object": note});
+            let _ = parse_reaction(&create);
+            check_note(&create["object"])?;
+        }
+    }
+}
