@@ -532,3 +532,69 @@ async fn old_activity_ids_are_pruned_and_recent_replays_are_still_ignored() {
     ok(send(&app, &f1, &fay.key_id, &fay.private_pem).await);
     assert_eq!(follows_of(&app, &fay.id).await, 1);
 }
+
+/// A request signed for another server (its `Host` signed as that server's) is refused,
+/// before any key is fetched; the same activity addressed to us is accepted.
+#[tokio::test]
+async fn a_signature_made_for_another_server_is_refused() {
+    use axum::http::{HeaderMap, Method};
+    use tidings::federation::signatures::{sign_request, sign_request_rfc9421};
+    let app = spawn().await;
+    app.user("alice").await;
+    let peer = StandIn::start().await;
+    let gus = peer.actor("gus").await;
+    let body = follow(&gus.id, 1).to_string();
+    let post = |signed_for: &str, rfc9421: bool| {
+        let url = url::Url::parse(signed_for).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/activity+json"),
+        );
+        let sign = if rfc9421 {
+            sign_request_rfc9421
+        } else {
+            sign_request
+        };
+        sign(
+            &Method::POST,
+            &url,
+            &mut headers,
+            Some(body.as_bytes()),
+            &gus.key_id,
+            &gus.private_pem,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        reqwest::Client::new()
+            .post(format!("{}/users/alice/inbox", app.base))
+            .headers(headers)
+            .body(body.clone())
+            .send()
+    };
+    for rfc9421 in [false, true] {
+        for other in [
+            "http://other.example/users/alice/inbox",
+            "http://tidings.test:8443/users/alice/inbox",
+        ] {
+            let res = post(other, rfc9421).await.unwrap();
+            let status = res.status();
+            let text = res.text().await.unwrap();
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{other} (9421: {rfc9421}): {text}"
+            );
+            assert!(text.contains("another server"), "{text}");
+        }
+    }
+    assert!(
+        peer.gets().is_empty(),
+        "no key was fetched: {:?}",
+        peer.gets()
+    );
+    let res = post("http://tidings.test/users/alice/inbox", false)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+}

@@ -180,6 +180,39 @@ async fn fetch_signer_now(
     Ok((account, pem.clone()))
 }
 
+/// The request must be addressed to us: its `Host` (signed, for cavage) is our domain. A
+/// signature made for a request to another server, replayed here, is refused.
+fn check_host(svc: &Services, uri: &Uri, headers: &HeaderMap) -> Result<(), FedError> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()))
+        .unwrap_or_default();
+    if same_host(&host, &svc.config.domain, &svc.config.scheme) {
+        Ok(())
+    } else {
+        Err(unauthorized(format!(
+            "the request is signed for another server than {}",
+            svc.config.domain
+        )))
+    }
+}
+
+/// Whether the `Host` value `host` names `domain` (`host[:port]`), ignoring case and the
+/// scheme's default port.
+fn same_host(host: &str, domain: &str, scheme: &str) -> bool {
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let norm = |h: &str| {
+        let h = h.trim().to_ascii_lowercase();
+        match h.strip_suffix(default_port) {
+            Some(bare) => bare.to_owned(),
+            None => h,
+        }
+    };
+    !host.is_empty() && norm(host) == norm(domain)
+}
+
 /// Checks the signature and the activity, then applies it. Answers 202.
 async fn receive(
     svc: &Services,
@@ -197,6 +230,7 @@ async fn receive(
     // Who signed, and is the signature good? Refetch a known actor once when it fails:
     // keys rotate.
     let (scheme, key_id) = signature_key_id(headers).map_err(|e| unauthorized(e.to_string()))?;
+    check_host(svc, uri, headers)?;
     let actor_url = key_id_to_actor(&key_id).map_err(|e| unauthorized(e.to_string()))?;
     let check = |pem: &str| verify(svc, scheme, method, uri, headers, body, pem);
     let generation = svc.signers.generation();
@@ -494,5 +528,23 @@ fn apply(
             tracing::debug!(kind = other, "activity type not handled, ignored");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_host;
+
+    #[test]
+    fn hosts_compare_without_case_or_default_port() {
+        assert!(same_host("Social.Example", "social.example", "https"));
+        assert!(same_host("social.example:443", "social.example", "https"));
+        assert!(same_host("localhost:8080", "localhost:8080", "http"));
+        assert!(same_host("tidings.test:80", "tidings.test", "http"));
+        assert!(!same_host("social.example:80", "social.example", "https"));
+        assert!(!same_host("other.example", "social.example", "https"));
+        assert!(!same_host("social.example.evil", "social.example", "https"));
+        assert!(!same_host("localhost:8081", "localhost:8080", "http"));
+        assert!(!same_host("", "social.example", "https"));
     }
 }

@@ -163,8 +163,11 @@ pub async fn post_inbox(
     body: &[u8],
     signer: Option<(&str, &str)>,
 ) -> (StatusCode, String) {
-    let url = Url::parse(&format!("{}{path}", app.base)).unwrap();
+    // Signed for the address peers know the instance by (its domain, `tidings.test`);
+    // sent to its loopback port with that `Host`.
+    let url = Url::parse(&format!("http://tidings.test{path}")).unwrap();
     let mut headers = HeaderMap::new();
+    headers.insert(header::HOST, HeaderValue::from_static("tidings.test"));
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/activity+json"),
@@ -182,7 +185,7 @@ pub async fn post_inbox(
         .unwrap();
     }
     let res = reqwest::Client::new()
-        .post(url)
+        .post(format!("{}{path}", app.base))
         .headers(headers)
         .body(body.to_vec())
         .send()

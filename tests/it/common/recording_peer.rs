@@ -245,6 +245,11 @@ impl RecordingPeer {
     pub async fn send(&self, name: &str, url: &str, activity: &Value) -> reqwest::StatusCode {
         let actor = self.actor(name);
         let url = Url::parse(url).unwrap();
+        // Signed for the instance's domain (`tidings.test` in the tests), sent to `url`
+        // (its loopback port) with that `Host`.
+        let mut signed_for = url.clone();
+        signed_for.set_host(Some("tidings.test")).unwrap();
+        signed_for.set_port(None).unwrap();
         let body = activity.to_string();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -253,7 +258,7 @@ impl RecordingPeer {
         );
         sign_request(
             &Method::POST,
-            &url,
+            &signed_for,
             &mut headers,
             Some(body.as_bytes()),
             &actor.key_id,
