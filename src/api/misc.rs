@@ -166,6 +166,10 @@ struct ReportForm {
     forward: bool,
 }
 
+/// The most statuses one report may name (as a Flag from another server, whose objects
+/// are cut at the same number: docs/federation.md, "Limits").
+const MAX_REPORTED_STATUSES: usize = 100;
+
 /// `POST /api/v1/reports`: one report per status named (or one about the account when
 /// none is), through the same service as the web's report form. An empty comment is
 /// filled in with the category, since our moderators need a reason.
@@ -192,6 +196,12 @@ async fn report(
     let mut status_ids = form.status_ids;
     status_ids.sort_unstable();
     status_ids.dedup();
+    if status_ids.len() > MAX_REPORTED_STATUSES {
+        return Err(AppError::field(
+            "status_ids",
+            format!("A report names at most {MAX_REPORTED_STATUSES} statuses."),
+        ));
+    }
     let statuses = posts::get_statuses(&svc, status_ids.clone(), Some(user.id)).await?;
     if statuses.len() != status_ids.len() || statuses.iter().any(|s| s.author.id != account_id) {
         return Err(AppError::field(

@@ -99,7 +99,8 @@ async fn verify_app(auth: Auth, State(svc): State<Services>) -> Result<Response,
         .await?;
     Ok(Json(json!({
         "name": name.0,
-        "website": name.1,
+        // Apps registered before websites were checked may carry anything.
+        "website": name.1.filter(|w| crate::domain::links::is_web_url(w)),
         "scopes": name.2.split(' ').collect::<Vec<_>>(),
         "vapid_key": "",
     }))

@@ -26,6 +26,33 @@ fn invalid(msg: impl Into<String>) -> AppError {
     AppError::field("oauth", msg)
 }
 
+/// URI schemes a browser would run or read locally instead of handing to an app: never a
+/// redirect target (native apps' own schemes such as `myapp://` and `https` stay allowed).
+const FORBIDDEN_REDIRECT_SCHEMES: &[&str] = &["javascript", "data", "vbscript", "file", "blob"];
+
+/// A registered redirect URI: the out-of-band URN, or an absolute URI without a fragment
+/// (RFC 6749 §3.1.2) whose scheme is not one a browser would run (issue #12, script links).
+fn check_redirect_uri(u: &str) -> Result<(), AppError> {
+    if u == OOB {
+        return Ok(());
+    }
+    let parsed = url::Url::parse(u)
+        .map_err(|_| AppError::field("redirect_uris", format!("{u:?} is not a valid URI")))?;
+    if FORBIDDEN_REDIRECT_SCHEMES.contains(&parsed.scheme()) {
+        return Err(AppError::field(
+            "redirect_uris",
+            format!("{u:?} uses a scheme that is not allowed for redirects"),
+        ));
+    }
+    if parsed.fragment().is_some() {
+        return Err(AppError::field(
+            "redirect_uris",
+            format!("{u:?} must not contain a fragment"),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn register_app(
     svc: &Services,
     name: &str,
@@ -48,12 +75,7 @@ pub async fn register_app(
         ));
     }
     for u in &uris {
-        if *u != OOB && url::Url::parse(u).is_err() {
-            return Err(AppError::field(
-                "redirect_uris",
-                format!("{u:?} is not a valid URI"),
-            ));
-        }
+        check_redirect_uri(u)?;
     }
     let scopes = Scopes::parse(scopes).map_err(|e| AppError::field("scopes", e))?;
     // The website becomes a link on the consent page: only an http(s) URL, never a

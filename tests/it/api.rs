@@ -994,6 +994,16 @@ async fn search_and_reports() {
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A report names at most 100 statuses: a longer list is refused before it is looked up.
+    let many: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
+    let res = bob
+        .post(
+            "/api/v1/reports",
+            json!({ "account_id": alice_id, "status_ids": many }),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.json.to_string().contains("at most 100"), "{}", res.json);
     let reader = token_for(&app, "bob", "read").await;
     let res = reader
         .post("/api/v1/reports", json!({ "account_id": alice_id }))

@@ -333,6 +333,27 @@ async fn client_credentials_tokens_have_no_user() {
         get_with(&app, "/api/v1/preferences", token).await.status(),
         StatusCode::FORBIDDEN
     );
+    // An app stored before websites were checked may carry a script link: the API does not
+    // hand it out (issue #12, script links).
+    app.svc
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            use tidings::db::schema::oauth_apps;
+            diesel::update(oauth_apps::table)
+                .set(oauth_apps::website.eq("javascript:alert(1)"))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let v: Value = get_with(&app, "/api/v1/apps/verify_credentials", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["name"], "Test app");
+    assert_eq!(v["website"], Value::Null, "{v}");
 }
 
 #[tokio::test]
@@ -364,6 +385,35 @@ async fn apps_are_validated_and_accept_json() {
         v["error"].as_str().unwrap().contains("not a valid URI"),
         "{v}"
     );
+    // Redirect targets a browser would run or that carry a fragment are refused; an app's
+    // own scheme is fine (issue #12, script links).
+    for (uri, want) in [
+        ("javascript:alert(document.cookie)//", "not allowed"),
+        ("data:text/html,<script>alert(1)</script>", "not allowed"),
+        ("https://a.example/cb#frag", "fragment"),
+    ] {
+        let (status, v) = post_json(
+            format!("{}/api/v1/apps", app.base),
+            &[
+                ("client_name", "X"),
+                ("redirect_uris", uri),
+                ("scopes", "read"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(want), "{uri}: {v}");
+    }
+    let (status, v) = post_json(
+        format!("{}/api/v1/apps", app.base),
+        &[
+            ("client_name", "Native"),
+            ("redirect_uris", "org.example.app://oauth"),
+            ("scopes", "read"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/apps", app.base))
         .form(&[
