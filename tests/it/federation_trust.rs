@@ -598,3 +598,50 @@ async fn a_signature_made_for_another_server_is_refused() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
 }
+
+/// The search box: a URL on the victim's server that redirects to the attacker's note or
+/// actor claiming to be the victim's stores nothing under the victim's name.
+#[tokio::test]
+async fn a_searched_url_that_redirects_cannot_impersonate_another_server() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    let victim = StandIn::start().await;
+    let attacker = StandIn::start().await;
+    let bob = victim.actor("bob").await;
+    let forged = victim.url("/notes/searched-forgery");
+    attacker.serve("/note", note(&forged, &bob.id, None, "bob never said this"));
+    victim.redirect("/redirect/note", &attacker.url("/note"));
+    let (evil_public, _) = generate_keypair().await.unwrap();
+    let fake_actor = victim.url("/users/carol");
+    attacker.serve(
+        "/actor",
+        actor_doc(
+            &fake_actor,
+            "carol",
+            &attacker.url("/inbox"),
+            &format!("{fake_actor}#main-key"),
+            &evil_public,
+        ),
+    );
+    victim.redirect("/redirect/actor", &attacker.url("/actor"));
+
+    for path in ["/redirect/note", "/redirect/actor"] {
+        let q: String = url::form_urlencoded::byte_serialize(victim.url(path).as_bytes()).collect();
+        let page = alice.get(&format!("/search?q={q}")).await;
+        assert!(page.status().is_success() || page.status().is_redirection());
+    }
+    let gets = attacker.gets();
+    assert!(
+        gets.contains(&"/note".to_owned()) && gets.contains(&"/actor".to_owned()),
+        "the redirects were followed: {gets:?}"
+    );
+    assert!(
+        !has_post(&app, &forged).await,
+        "a forged post of bob was stored"
+    );
+    assert_eq!(
+        stored_key(&app, &fake_actor).await,
+        None,
+        "a forged account was stored"
+    );
+}
