@@ -142,6 +142,8 @@ struct StatusesQuery {
     #[serde(deserialize_with = "flag")]
     exclude_replies: bool,
     #[serde(deserialize_with = "flag")]
+    exclude_reblogs: bool,
+    #[serde(deserialize_with = "flag")]
     only_media: bool,
     #[serde(deserialize_with = "flag")]
     pinned: bool,
@@ -165,6 +167,7 @@ async fn statuses(
     let filter = AccountPostsFilter {
         exclude_replies: q.exclude_replies,
         tagged: q.tagged.filter(|t| !t.is_empty()),
+        exclude_reblogs: q.exclude_reblogs,
     };
     let viewer = auth.viewer().map(|a| a.id);
     let page = timelines::account(&svc, viewer, id, filter, range(&paging)).await?;

@@ -281,7 +281,52 @@ pub fn status_content(p: &PostView) -> String {
 }
 
 impl Status {
+    /// The post as a status; a post shown as someone's boost becomes the boost's status,
+    /// whose `reblog` is the post (Mastodon's shape).
     pub fn from_view(p: &PostView, base: &str) -> Status {
+        match &p.boost {
+            Some(b) => {
+                let inner = Status::of_post(p, base);
+                Status {
+                    id: b.id.to_string(),
+                    uri: b.ap_id.clone(),
+                    url: b.ap_id.clone(),
+                    created_at: datetime(&b.created_at),
+                    account: Account::from_view(&b.by, base),
+                    content: String::new(),
+                    spoiler_text: String::new(),
+                    sensitive: false,
+                    mentions: Vec::new(),
+                    tags: Vec::new(),
+                    reblogs_count: 0,
+                    favourites_count: 0,
+                    replies_count: 0,
+                    in_reply_to_id: None,
+                    in_reply_to_account_id: None,
+                    edited_at: None,
+                    emoji_reactions: Vec::new(),
+                    pleroma: PleromaStatus {
+                        emoji_reactions: Vec::new(),
+                        local: b.by.domain.is_none(),
+                        in_reply_to_account_acct: None,
+                    },
+                    tidings: TidingsStatus {
+                        headline: None,
+                        downvotes_count: 0,
+                        score: 0,
+                        popularity: None,
+                        my_vote: 0,
+                        thread_root_id: None,
+                    },
+                    reblog: Some(Box::new(inner.clone())),
+                    ..inner
+                }
+            }
+            None => Status::of_post(p, base),
+        }
+    }
+
+    fn of_post(p: &PostView, base: &str) -> Status {
         let reactions: Vec<EmojiReaction> = p
             .engagement
             .reactions
@@ -322,7 +367,7 @@ impl Status {
             in_reply_to_account_id: p.in_reply_to_account_id.map(|i| i.to_string()),
             edited_at: p.edited_at.as_ref().map(datetime),
             favourited: p.engagement.my_vote > 0,
-            reblogged: false,
+            reblogged: p.engagement.boosted,
             muted: false,
             bookmarked: p.bookmarked,
             pinned: false,
@@ -428,6 +473,7 @@ pub fn notification_type(kind: &str) -> &'static str {
         "reply" | "followed_reply" | "mention" => "mention",
         "vote" => "favourite",
         "reaction" => "pleroma:emoji_reaction",
+        "reblog" => "reblog",
         "follow" => "follow",
         _ => "status",
     }
@@ -439,6 +485,7 @@ pub fn kinds_of_type(t: &str) -> &'static [&'static str] {
         "mention" => &["reply", "followed_reply", "mention"],
         "favourite" => &["vote"],
         "pleroma:emoji_reaction" | "emoji_reaction" => &["reaction"],
+        "reblog" => &["reblog"],
         "follow" => &["follow"],
         _ => &[],
     }

@@ -125,7 +125,7 @@ mod tests {
             types: vec![],
             exclude_types: vec!["mention".into(), "pleroma:emoji_reaction".into()],
         };
-        assert_eq!(kinds_for(&q), ["vote", "follow"]);
+        assert_eq!(kinds_for(&q), ["vote", "reblog", "follow"]);
         let q = TypesQuery {
             types: vec!["poll".into()],
             exclude_types: vec![],

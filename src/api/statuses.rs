@@ -1,5 +1,5 @@
 //! `/api/v1/statuses`: post, read, edit, delete, thread context, favourite (= up-vote),
-//! bookmark, our down-vote extension, and Pleroma's emoji reactions. Stories and replies
+//! boost (reblog), bookmark, our down-vote extension, and Pleroma's emoji reactions. Stories and replies
 //! are both statuses; a story's headline is the first line of the text (or `headline`).
 
 use axum::extract::{OriginalUri, Path, State};
@@ -15,7 +15,7 @@ use super::{ApiForm, Auth, Paging, paged};
 use crate::error::AppError;
 use crate::service::posts::{self, NewStatus};
 use crate::service::votes::VoteChoice;
-use crate::service::{Services, bookmarks};
+use crate::service::{Services, bookmarks, boosts};
 
 pub fn routes() -> Router<Services> {
     Router::new()
@@ -29,6 +29,8 @@ pub fn routes() -> Router<Services> {
         .route("/api/v1/statuses/{id}/favourite", post(favourite))
         .route("/api/v1/statuses/{id}/unfavourite", post(unfavourite))
         .route("/api/v1/statuses/{id}/favourited_by", get(favourited_by))
+        .route("/api/v1/statuses/{id}/reblog", post(reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(unreblog))
         .route("/api/v1/statuses/{id}/reblogged_by", get(reblogged_by))
         .route("/api/v1/statuses/{id}/downvote", post(downvote))
         .route("/api/v1/statuses/{id}/undownvote", post(undownvote))
@@ -207,14 +209,45 @@ async fn favourited_by(
     Ok(paged(items, &page_url(&svc, &uri), &page.keys))
 }
 
-/// Nobody boosts on Tidings: always empty (for a status that exists).
 async fn reblogged_by(
     State(svc): State<Services>,
     auth: Auth,
+    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Account>>, AppError> {
-    posts::get_status(&svc, path_id(&id)?, auth.viewer().map(|a| a.id)).await?;
-    Ok(Json(Vec::new()))
+    axum::extract::Query(paging): axum::extract::Query<Paging>,
+) -> Result<Response, AppError> {
+    let viewer = auth.viewer().map(|a| a.id);
+    let page = boosts::boosted_by(&svc, path_id(&id)?, viewer, range(&paging)).await?;
+    let base = svc.base_url();
+    let items: Vec<Account> = page
+        .items
+        .iter()
+        .map(|a| Account::from_view(a, base))
+        .collect();
+    Ok(paged(items, &page_url(&svc, &uri), &page.keys))
+}
+
+/// Boosts a status: answers the boost, whose `reblog` is the status (boosting twice
+/// answers the same boost).
+async fn reblog(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:statuses")?;
+    let view = boosts::boost(&svc, user, path_id(&id)?).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+/// Takes a boost back: answers the status (also when it was not boosted).
+async fn unreblog(
+    State(svc): State<Services>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, AppError> {
+    let user = auth.user("write:statuses")?;
+    let view = boosts::unboost(&svc, user, path_id(&id)?).await?;
+    Ok(Json(Status::from_view(&view, svc.base_url())))
 }
 
 async fn bookmark(

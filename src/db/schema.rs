@@ -285,6 +285,7 @@ diesel::table! {
 
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(account_keys -> accounts (account_id));
+diesel::joinable!(announces -> posts (post_id));
 diesel::joinable!(oauth_tokens -> oauth_apps (app_id));
 diesel::joinable!(bookmarks -> posts (post_id));
 diesel::joinable!(votes -> posts (post_id));

@@ -8,7 +8,10 @@
 //!   of the parent's remote author and of the remote accounts mentioned, once per inbox URL;
 //! - a vote or reaction on a remote post: `Like` / `Dislike` / `EmojiReact`, and `Undo` of
 //!   each, to the post's author (votes on local posts send nothing);
-//! - a follow of a remote account: `Follow`, and `Undo(Follow)` on unfollow.
+//! - a follow of a remote account: `Follow`, and `Undo(Follow)` on unfollow;
+//! - a boost of any post: `Announce` (to Public, cc the booster's followers and the
+//!   post's author, as Mastodon addresses a public boost), and `Undo(Announce)`, to the
+//!   booster's remote followers and the post's author when remote.
 //!
 //! Every function checks that the acting account is local: the inbox applies remote
 //! activities through the same services and nothing must echo back.
@@ -24,7 +27,7 @@ use super::delivery;
 use super::fetch::authority;
 use super::objects::{self, Urls};
 use super::protocol::{AS_CONTEXT, PUBLIC, Tag, Tombstone, object_context};
-use crate::db::models::{Account, Follow, Post, Reaction, Vote};
+use crate::db::models::{Account, Announce, Follow, Post, Reaction, Vote};
 use crate::db::schema::{accounts, follows, posts, reactions, votes};
 use crate::db::{DbConn, ids};
 use crate::domain::text::extract_remote_mentions;
@@ -340,14 +343,18 @@ pub fn undo_activity(original: &Value) -> Value {
         .and_then(|o| o.remove("@context"))
         .unwrap_or_else(|| json!(AS_CONTEXT));
     let id = inner["id"].as_str().unwrap_or_default().to_owned();
-    json!({
+    let mut undo = json!({
         "@context": context,
         "id": format!("{id}/undo"),
         "type": "Undo",
         "actor": inner["actor"].clone(),
         "to": inner.get("to").cloned().unwrap_or_else(|| json!([PUBLIC])),
-        "object": inner,
-    })
+    });
+    if let Some(cc) = inner.get("cc") {
+        undo["cc"] = cc.clone();
+    }
+    undo["object"] = inner;
+    undo
 }
 
 /// After a local account's vote on a post changed from `before`: sends the new vote
@@ -460,6 +467,92 @@ pub fn unreacting(
 }
 
 /// The `Follow` of a follow row.
+/// `Announce` (a boost) of `object` by `actor`, addressed as Mastodon addresses a public
+/// boost: to Public, cc the booster's followers and the post's author.
+pub fn announce_activity(
+    id: &str,
+    actor: &str,
+    followers: &str,
+    object: &str,
+    author: &str,
+    published: &str,
+) -> Value {
+    json!({
+        "@context": AS_CONTEXT,
+        "id": id,
+        "type": "Announce",
+        "actor": actor,
+        "published": published,
+        "to": [PUBLIC],
+        "cc": [followers, author],
+        "object": object,
+    })
+}
+
+/// The `Announce` of a local account's boost and the inboxes it goes to (the booster's
+/// remote followers, the post's author when remote), or `None` when the booster is not
+/// local or nobody remote is to hear of it.
+fn announce_of(
+    conn: &mut DbConn,
+    boost: &Announce,
+) -> Result<Option<(Value, Vec<String>, Account)>, AppError> {
+    let Some(actor) = local_account(conn, boost.account_id)? else {
+        return Ok(None);
+    };
+    let Some((object, author_id)) = posts::table
+        .find(boost.post_id)
+        .select((posts::ap_id, posts::account_id))
+        .first::<(String, i64)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let author_ap_id: String = accounts::table
+        .find(author_id)
+        .select(accounts::ap_id)
+        .first(conn)?;
+    let mut recipients = accepted_followers(conn, actor.id)?;
+    recipients.push(author_id);
+    let inboxes = inboxes_of(conn, &recipients)?;
+    if inboxes.is_empty() {
+        return Ok(None);
+    }
+    let followers = actor
+        .followers_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/followers", actor.ap_id));
+    let published = boost
+        .created_at
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let activity = announce_activity(
+        &boost.ap_id,
+        &actor.ap_id,
+        &followers,
+        &object,
+        &author_ap_id,
+        &published,
+    );
+    Ok(Some((activity, inboxes, actor)))
+}
+
+/// After a local account's boost is stored: queues its `Announce`.
+pub fn announced(conn: &mut DbConn, urls: &Urls, boost: &Announce) -> Result<(), AppError> {
+    if let Some((activity, inboxes, actor)) = announce_of(conn, boost)? {
+        fan_out(conn, urls, inboxes, &activity, &actor)?;
+    }
+    Ok(())
+}
+
+/// Before a local account's boost is deleted: queues the `Undo(Announce)` to the same
+/// audience.
+pub fn unannouncing(conn: &mut DbConn, urls: &Urls, boost: &Announce) -> Result<(), AppError> {
+    if let Some((activity, inboxes, actor)) = announce_of(conn, boost)? {
+        fan_out(conn, urls, inboxes, &undo_activity(&activity), &actor)?;
+    }
+    Ok(())
+}
+
 fn follow_activity(follow: &Follow, actor: &str, object: &str) -> Value {
     json!({
         "@context": AS_CONTEXT,

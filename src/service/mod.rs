@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod bookmarks;
+pub mod boosts;
 pub mod cache;
 pub mod crypto;
 pub mod follows;

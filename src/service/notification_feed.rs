@@ -22,6 +22,7 @@ pub const ALL_KINDS: &[&str] = &[
     "mention",
     "vote",
     "reaction",
+    "reblog",
     "follow",
 ];
 

@@ -22,6 +22,8 @@ pub enum Kind {
     Mention,
     Vote,
     Reaction,
+    /// A boost (`Announce`) of your post.
+    Reblog,
     /// Someone followed your account.
     Follow,
 }
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Mention => "mention",
             Kind::Vote => "vote",
             Kind::Reaction => "reaction",
+            Kind::Reblog => "reblog",
             Kind::Follow => "follow",
         }
     }
@@ -89,6 +92,7 @@ impl NotificationView {
             "vote" if self.detail == "down" => "voted your post down".to_owned(),
             "vote" => "voted your post up".to_owned(),
             "reaction" => format!("reacted {} to your post", self.detail),
+            "reblog" => "boosted your post".to_owned(),
             "follow" => "followed you".to_owned(),
             other => other.to_owned(),
         }

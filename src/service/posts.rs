@@ -73,6 +73,8 @@ pub struct PostView {
     pub replies_count: i64,
     /// The viewer bookmarked it.
     pub bookmarked: bool,
+    /// Set when the post is shown as someone's boost (timelines, `reblog`).
+    pub boost: Option<super::boosts::BoostView>,
 }
 
 impl PostView {
@@ -280,6 +282,7 @@ pub fn assemble_posts(
                     || author.suspended
                     || p.thread_root_id.is_some_and(|r| removed_roots.contains(&r)),
                 bookmarked: bookmarked.contains(&p.id),
+                boost: None,
                 id: p.id,
                 ap_id: p.ap_id,
                 local: p.local,
@@ -309,7 +312,7 @@ fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Ve
     items.filter(|i| seen.insert(i.clone())).collect()
 }
 
-fn load_visible(
+pub(crate) fn load_visible(
     conn: &mut DbConn,
     id: i64,
     viewer: Option<i64>,

@@ -8,8 +8,9 @@
 use diesel::prelude::*;
 
 use super::Services;
+use super::boosts::{BoostRow, merge_page};
 use super::posts::{PostView, load_posts};
-use crate::db::schema::{accounts, bookmarks, post_tags, posts, tags, votes};
+use crate::db::schema::{accounts, announces, bookmarks, post_tags, posts, tags, votes};
 use crate::domain::text::normalize_tag;
 use crate::error::AppError;
 
@@ -92,6 +93,29 @@ fn listed() -> _ {
         .filter(posts::removed_at.is_null())
         .filter(accounts::suspended_at.is_null())
 }
+
+/// Boosts of posts that lists may show.
+#[diesel::dsl::auto_type]
+fn listed_boosts() -> _ {
+    announces::table
+        .inner_join(posts::table.inner_join(accounts::table))
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::removed_at.is_null())
+        .filter(accounts::suspended_at.is_null())
+}
+
+/// The columns of a [`BoostRow`].
+const BOOST_ROW: (
+    announces::id,
+    announces::post_id,
+    announces::account_id,
+    announces::created_at,
+) = (
+    announces::id,
+    announces::post_id,
+    announces::account_id,
+    announces::created_at,
+);
 
 /// Which servers' posts a public timeline shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,11 +226,14 @@ pub async fn tag(
 pub struct AccountPostsFilter {
     /// Stories only.
     pub exclude_replies: bool,
-    /// Only posts carrying this tag.
+    /// Only posts carrying this tag (and then no boosts).
     pub tagged: Option<String>,
+    /// Without boosts.
+    pub exclude_reblogs: bool,
 }
 
-/// An account's stories and replies, newest first. 404 for an unknown account.
+/// An account's stories and replies and (unless excluded, or filtered by tag) its boosts,
+/// newest first. 404 for an unknown account.
 pub async fn account(
     svc: &Services,
     viewer: Option<i64>,
@@ -214,65 +241,99 @@ pub async fn account(
     filter: AccountPostsFilter,
     range: Range,
 ) -> Result<Paged<PostView>, AppError> {
-    posts_page(svc, viewer, move |conn| {
-        accounts::table
-            .find(account_id)
-            .select(accounts::id)
-            .first::<i64>(conn)
-            .optional()?
-            .ok_or_else(AppError::not_found)?;
-        let mut query = listed()
-            .filter(posts::account_id.eq(account_id))
-            .select(posts::id)
-            .into_boxed();
-        if filter.exclude_replies {
-            query = query.filter(posts::in_reply_to_id.is_null());
-        }
-        if let Some(tag) = &filter.tagged {
-            let key = normalize_tag(tag);
-            let Some(tag_id) = tags::table
-                .filter(tags::name_lower.eq(&key))
-                .select(tags::id)
+    let base = svc.base_url().to_owned();
+    svc.db
+        .run(move |conn| {
+            accounts::table
+                .find(account_id)
+                .select(accounts::id)
                 .first::<i64>(conn)
                 .optional()?
-            else {
-                return Ok(Vec::new());
+                .ok_or_else(AppError::not_found)?;
+            let mut query = listed()
+                .filter(posts::account_id.eq(account_id))
+                .select(posts::id)
+                .into_boxed();
+            if filter.exclude_replies {
+                query = query.filter(posts::in_reply_to_id.is_null());
+            }
+            if let Some(tag) = &filter.tagged {
+                let key = normalize_tag(tag);
+                let Some(tag_id) = tags::table
+                    .filter(tags::name_lower.eq(&key))
+                    .select(tags::id)
+                    .first::<i64>(conn)
+                    .optional()?
+                else {
+                    return Ok(Paged::empty());
+                };
+                query = query.filter(
+                    posts::id.eq_any(
+                        post_tags::table
+                            .filter(post_tags::tag_id.eq(tag_id))
+                            .select(post_tags::post_id),
+                    ),
+                );
+            }
+            let post_ids: Vec<i64> = keyset!(query, posts::id, range, conn);
+            let boosts: Vec<BoostRow> = if filter.exclude_reblogs || filter.tagged.is_some() {
+                Vec::new()
+            } else {
+                keyset!(
+                    listed_boosts()
+                        .filter(announces::account_id.eq(account_id))
+                        .select(BOOST_ROW),
+                    announces::id,
+                    range,
+                    conn
+                )
             };
-            query = query.filter(
-                posts::id.eq_any(
-                    post_tags::table
-                        .filter(post_tags::tag_id.eq(tag_id))
-                        .select(post_tags::post_id),
-                ),
-            );
-        }
-        Ok(keyset!(query, posts::id, range, conn))
-    })
-    .await
+            merge_page(conn, post_ids, boosts, &range, viewer, &base)
+        })
+        .await
 }
 
-/// The viewer's own posts and those of the accounts they follow, newest first.
+/// The viewer's own posts and those of the accounts they follow, and the boosts of
+/// either, newest first (a boost by when it was made, keyed by the boost's id).
 pub async fn home(svc: &Services, viewer: i64, range: Range) -> Result<Paged<PostView>, AppError> {
     use crate::db::schema::follows;
-    posts_page(svc, Some(viewer), move |conn| {
-        let followed = follows::table
-            .filter(follows::follower_id.eq(viewer))
-            .filter(follows::state.eq("accepted"))
-            .select(follows::followed_id);
-        Ok(keyset!(
-            listed()
-                .filter(
-                    posts::account_id
-                        .eq_any(followed)
-                        .or(posts::account_id.eq(viewer)),
-                )
-                .select(posts::id),
-            posts::id,
-            range,
-            conn
-        ))
-    })
-    .await
+    let base = svc.base_url().to_owned();
+    svc.db
+        .run(move |conn| {
+            let followed = || {
+                follows::table
+                    .filter(follows::follower_id.eq(viewer))
+                    .filter(follows::state.eq("accepted"))
+                    .select(follows::followed_id)
+            };
+            let post_ids: Vec<i64> = keyset!(
+                listed()
+                    .filter(
+                        posts::account_id
+                            .eq_any(followed())
+                            .or(posts::account_id.eq(viewer)),
+                    )
+                    .select(posts::id),
+                posts::id,
+                range,
+                conn
+            );
+            // Driven by the (account_id, id) index of announces.
+            let boosts: Vec<BoostRow> = keyset!(
+                listed_boosts()
+                    .filter(
+                        announces::account_id
+                            .eq_any(followed())
+                            .or(announces::account_id.eq(viewer)),
+                    )
+                    .select(BOOST_ROW),
+                announces::id,
+                range,
+                conn
+            );
+            merge_page(conn, post_ids, boosts, &range, Some(viewer), &base)
+        })
+        .await
 }
 
 /// Posts the viewer up-voted, most recent vote first; paged by the vote's id.

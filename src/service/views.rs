@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::models::{AccountBrief, Post, PostTag};
-use crate::db::schema::{post_tags, reactions, votes};
+use crate::db::schema::{announces, post_tags, reactions, votes};
 use crate::domain::scoring;
 use crate::error::AppError;
 
@@ -77,8 +77,10 @@ pub struct Engagement {
     pub down: i64,
     pub score: i64,
     pub reply_count: i64,
-    /// Shares (remote `Announce`s) counted.
+    /// Shares (boosts, local and remote `Announce`s) counted.
     pub shares: i64,
+    /// The viewer boosted it.
+    pub boosted: bool,
     pub reactions: Vec<ReactionCount>,
     /// The viewer's vote: 1, -1 or 0.
     pub my_vote: i32,
@@ -92,6 +94,7 @@ impl Engagement {
             score: p.score,
             reply_count: p.reply_count,
             shares: p.share_count,
+            boosted: false,
             reactions: Vec::new(),
             my_vote: 0,
         }
@@ -161,6 +164,16 @@ pub fn load_engagement(
         for (post_id, value) in my_votes {
             if let Some(e) = out.get_mut(&post_id) {
                 e.my_vote = value;
+            }
+        }
+        let my_boosts: Vec<i64> = announces::table
+            .filter(announces::post_id.eq_any(&ids))
+            .filter(announces::account_id.eq(viewer))
+            .select(announces::post_id)
+            .load(conn)?;
+        for post_id in my_boosts {
+            if let Some(e) = out.get_mut(&post_id) {
+                e.boosted = true;
             }
         }
     }

@@ -63,6 +63,7 @@ pub fn router(svc: Services) -> Router {
         .route("/stories/{id}/follow", post(posts::follow))
         .route("/stories/{id}/unfollow", post(posts::unfollow))
         .route("/posts/{id}/vote", post(posts::vote))
+        .route("/posts/{id}/boost", post(posts::boost))
         .route("/posts/{id}/react", post(posts::react))
         .route("/posts/{id}/unreact", post(posts::unreact))
         .route("/posts/{id}/reply", post(posts::reply))

@@ -1,4 +1,4 @@
-//! Acting on posts (stories and replies): votes, reactions, replies, following a story,
+//! Acting on posts (stories and replies): votes, boosts, reactions, replies, following a story,
 //! and the page of a single reply. Every form answers with a redirect back to the page it
 //! came from, so it works without JavaScript; app.js swaps the changed part in place.
 
@@ -16,7 +16,7 @@ use crate::domain::reaction::PALETTE;
 use crate::error::AppError;
 use crate::service::replies::{self, ReplyPage};
 use crate::service::votes::{self, VoteChoice};
-use crate::service::{Services, follows, notifications, reactions};
+use crate::service::{Services, boosts, follows, notifications, reactions};
 
 #[derive(Deserialize)]
 pub struct VoteForm {
@@ -38,6 +38,34 @@ pub async fn vote(
     let user = ctx.require_user()?;
     let choice = VoteChoice::parse(&form.value)?;
     votes::vote(&svc, user, id, choice).await?;
+    Ok(Redirect::to(&safe_return_to(form.return_to.as_deref())).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct BoostForm {
+    #[serde(default)]
+    csrf: String,
+    /// `on` boosts, `off` takes the boost back (the button sends the other of the two).
+    #[serde(default)]
+    value: String,
+    return_to: Option<String>,
+}
+
+/// The Boost button: boosts a post, or takes the boost back.
+pub async fn boost(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<BoostForm>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    ctx.check_csrf(&form.csrf)?;
+    let user = ctx.require_user()?;
+    match form.value.as_str() {
+        "on" => boosts::boost(&svc, user, id).await?,
+        "off" => boosts::unboost(&svc, user, id).await?,
+        _ => return Err(AppError::field("value", "Boost takes on or off")),
+    };
     Ok(Redirect::to(&safe_return_to(form.return_to.as_deref())).into_response())
 }
 

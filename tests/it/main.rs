@@ -7,6 +7,7 @@ mod common;
 
 mod accounts;
 mod api;
+mod boosts;
 mod cli;
 mod community;
 mod federation_activities;

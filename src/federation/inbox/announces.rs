@@ -1,19 +1,18 @@
-//! `Announce` (a share, "boost") of a post we have, and its `Undo`: counted in the post's
-//! `share_count` (`reblogs_count` in the client API).
+//! `Announce` (a share, "boost") of a post we have, and its `Undo`: stored as a boost
+//! (see `service::boosts`): counted in the post's `share_count` (`reblogs_count` in the
+//! client API), listed in `reblogged_by`, and notified to the post's author.
 
-use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::Value;
 
 use super::parse::id_of;
 use super::{Ctx, post_by_ap_id};
-use crate::db::models::Announce;
+use crate::db::DbConn;
 use crate::db::schema::{announces, posts};
-use crate::db::{DbConn, ids};
 use crate::error::AppError;
-use crate::service::lock_post;
+use crate::service::{boosts, lock_post};
 
-/// Counts a share once per account and post. Shares of posts we do not have are ignored
+/// Stores a share once per account and post. Shares of posts we do not have are ignored
 /// (not fetched).
 pub(super) fn announce(conn: &mut DbConn, ctx: &Ctx, activity: &Value) -> Result<(), AppError> {
     let id = id_of(activity.get("id")).unwrap_or_default();
@@ -26,25 +25,8 @@ pub(super) fn announce(conn: &mut DbConn, ctx: &Ctx, activity: &Value) -> Result
     if post.deleted_at.is_some() || post.removed_at.is_some() {
         return Ok(());
     }
-    lock_post(conn, post.id)?;
-    let exists = announces::table
-        .filter(announces::account_id.eq(ctx.signer_id))
-        .filter(announces::post_id.eq(post.id))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if !exists {
-        diesel::insert_into(announces::table)
-            .values(&Announce {
-                id: ids::new_id(),
-                ap_id: id,
-                account_id: ctx.signer_id,
-                post_id: post.id,
-                created_at: Utc::now().naive_utc(),
-            })
-            .execute(conn)?;
-        recount(conn, post.id)?;
-    }
+    let post = lock_post(conn, post.id)?;
+    boosts::add_boost(conn, ctx.signer_id, &post, |_| id)?;
     Ok(())
 }
 
@@ -70,17 +52,6 @@ pub(super) fn undo(conn: &mut DbConn, ctx: &Ctx, ap_id: &str) -> Result<bool, Ap
             .filter(announces::account_id.eq(ctx.signer_id)),
     )
     .execute(conn)?;
-    recount(conn, post_id)?;
+    boosts::recount(conn, post_id)?;
     Ok(true)
-}
-
-fn recount(conn: &mut DbConn, post_id: i64) -> Result<(), AppError> {
-    let n: i64 = announces::table
-        .filter(announces::post_id.eq(post_id))
-        .count()
-        .get_result(conn)?;
-    diesel::update(posts::table.find(post_id))
-        .set(posts::share_count.eq(n))
-        .execute(conn)?;
-    Ok(())
 }

@@ -1,0 +1,1 @@
+DROP INDEX announces_account_id;
