@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::cache::cached;
 use super::posts::{ContentWarning, PostExtras, apply_extras};
-use super::views::{StoryView, assemble};
+use super::views::{AuthorView, BoostedBy, StoryView, assemble};
 use super::{PAGE_SIZE, Page, Services};
 use crate::db::models::{Account, AccountBrief, NewPost, NewTag, Post, PostTag, Tag};
 use crate::db::schema::{accounts, post_tags, posts, tags};
@@ -421,7 +421,7 @@ pub async fn get(svc: &Services, id: i64, viewer: Option<i64>) -> Result<StoryVi
 fn page_of(mut items: Vec<StoryView>, limit: i64) -> Page<StoryView> {
     let next_before = if items.len() as i64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|s| s.id)
+        items.last().map(StoryView::list_key)
     } else {
         None
     };
@@ -631,7 +631,8 @@ async fn load_by_tag(
         .await
 }
 
-/// An account's stories, newest first.
+/// An account's stories and its boosts of stories, newest first (a boost by when it was
+/// made).
 pub async fn by_account(
     svc: &Services,
     account_id: i64,
@@ -646,16 +647,78 @@ async fn load_by_account(
     account_id: i64,
     before: Option<i64>,
 ) -> Result<Page<StoryView>, AppError> {
+    use crate::db::schema::announces;
     svc.db
         .run(move |conn| {
+            let upper = before.unwrap_or(i64::MAX);
             let rows = listed()
                 .filter(posts::account_id.eq(account_id))
-                .filter(posts::id.lt(before.unwrap_or(i64::MAX)))
+                .filter(posts::id.lt(upper))
                 .order(posts::id.desc())
                 .limit(PAGE_SIZE + 1)
                 .select((Post::as_select(), AccountBrief::as_select()))
                 .load::<(Post, AccountBrief)>(conn)?;
-            Ok(page_of(assemble(conn, rows, None)?, PAGE_SIZE))
+            // Driven by the (account_id, id) index of announces.
+            let boosts: Vec<(i64, i64)> = announces::table
+                .inner_join(posts::table.inner_join(accounts::table))
+                .filter(announces::account_id.eq(account_id))
+                .filter(announces::id.lt(upper))
+                .filter(posts::in_reply_to_id.is_null())
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::removed_at.is_null())
+                .filter(accounts::suspended_at.is_null())
+                .order(announces::id.desc())
+                .limit(PAGE_SIZE + 1)
+                .select((announces::id, announces::post_id))
+                .load(conn)?;
+            if boosts.is_empty() {
+                return Ok(page_of(assemble(conn, rows, None)?, PAGE_SIZE));
+            }
+            // (key, post id, boost id)
+            let mut entries: Vec<(i64, i64, Option<i64>)> = rows
+                .iter()
+                .map(|(p, _)| (p.id, p.id, None))
+                .chain(boosts.iter().map(|&(b, p)| (b, p, Some(b))))
+                .collect();
+            entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+            entries.truncate(PAGE_SIZE as usize + 1);
+            let boosted_ids: Vec<i64> = boosts.iter().map(|&(_, p)| p).collect();
+            let mut all = rows;
+            let have: Vec<i64> = all.iter().map(|(p, _)| p.id).collect();
+            let missing: Vec<i64> = boosted_ids
+                .into_iter()
+                .filter(|id| !have.contains(id))
+                .collect();
+            if !missing.is_empty() {
+                all.extend(
+                    posts::table
+                        .inner_join(accounts::table)
+                        .filter(posts::id.eq_any(&missing))
+                        .select((Post::as_select(), AccountBrief::as_select()))
+                        .load::<(Post, AccountBrief)>(conn)?,
+                );
+            }
+            let views: HashMap<i64, StoryView> = assemble(conn, all, None)?
+                .into_iter()
+                .map(|v| (v.id, v))
+                .collect();
+            let booster: AuthorView = accounts::table
+                .find(account_id)
+                .select(AccountBrief::as_select())
+                .first::<AccountBrief>(conn)?
+                .into();
+            let items = entries
+                .into_iter()
+                .filter_map(|(_, post_id, boost)| {
+                    let mut v = views.get(&post_id)?.clone();
+                    v.boosted = boost.map(|id| BoostedBy {
+                        id,
+                        by: booster.clone(),
+                    });
+                    Some(v)
+                })
+                .collect();
+            Ok(page_of(items, PAGE_SIZE))
         })
         .await
 }

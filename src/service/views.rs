@@ -226,9 +226,23 @@ pub struct StoryView {
     /// Removed by a moderator.
     pub removed: bool,
     pub engagement: Engagement,
+    /// Set when the story is listed as someone's boost (on the booster's profile).
+    pub boosted: Option<BoostedBy>,
+}
+
+/// Who boosted a story listed as a boost, and the boost's id (its place in the list).
+#[derive(Debug, Clone)]
+pub struct BoostedBy {
+    pub id: i64,
+    pub by: AuthorView,
 }
 
 impl StoryView {
+    /// Where the story sits in a list paged by id: the boost's id for a boost.
+    pub fn list_key(&self) -> i64 {
+        self.boosted.as_ref().map_or(self.id, |b| b.id)
+    }
+
     pub fn path(&self) -> String {
         format!("/stories/{}", self.id)
     }
@@ -296,6 +310,7 @@ pub fn assemble(
                 created_at: p.created_at,
                 edited_at: p.edited_at,
                 deleted: p.deleted_at.is_some(),
+                boosted: None,
             }
         })
         .collect())

@@ -480,6 +480,18 @@ async fn the_boost_button_over_http_with_csrf() {
     assert_eq!(boost_button(&page.body, id), None);
     page.assert_contains("Boosts <span class=\"count boosts\">1</span>");
 
+    // Bob's profile lists the story as his boost, marked above it.
+    let profile = app.browser().get("/@bob").await;
+    let at = profile
+        .body
+        .find("boosted by <a href=\"/@bob\">@bob</a>")
+        .expect("boost marked on the profile");
+    assert!(profile.body[at..].contains(&format!("href=\"/stories/{id}\">Boost this")));
+    app.browser()
+        .get("/@alice")
+        .await
+        .assert_lacks("boosted by");
+
     // Second press un-boosts.
     let res = bob.post_form(&action, &[("value", "off")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
