@@ -82,9 +82,71 @@ pub fn to_text(html: &str) -> String {
     lines.join("\n").trim().to_owned()
 }
 
+/// Splits sanitised HTML after its first line: the HTML of that line (its links kept) and
+/// the HTML of the rest, each sanitised again so both are well formed. The first line ends
+/// at the first `<br>` or at the end of the first paragraph. `None` when the text of the
+/// first piece is not `line` (the content is shaped otherwise, or the line was cut for
+/// being long): the content is then shown whole.
+pub fn split_first_line(html: &str, line: &str) -> Option<(String, String)> {
+    let s = html.trim_start();
+    let (inner, in_p) = match s.strip_prefix("<p>") {
+        Some(r) => (r, true),
+        None => (s, false),
+    };
+    let br = inner.find("<br>");
+    let end_p = if in_p { inner.find("</p>") } else { None };
+    let (first, rest) = match (br, end_p) {
+        (Some(b), e) if e.is_none_or(|e| b < e) => {
+            let after = &inner[b + "<br>".len()..];
+            let rest = if in_p {
+                format!("<p>{after}")
+            } else {
+                after.to_owned()
+            };
+            (&inner[..b], rest)
+        }
+        (_, Some(e)) => (&inner[..e], inner[e + "</p>".len()..].to_owned()),
+        _ => (inner, String::new()),
+    };
+    let first = sanitize(first);
+    if to_text(&first) != line.trim() || first.trim().is_empty() {
+        return None;
+    }
+    let rest = sanitize(&rest);
+    // A rest of only empty paragraphs or line breaks is no body.
+    let rest = if to_text(&rest).is_empty() {
+        String::new()
+    } else {
+        rest
+    };
+    Some((first, rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_line_split_off() {
+        let html = sanitize(
+            "<p>Hello <a href=\"https://m.example/tags/rust\" class=\"mention hashtag\">#<span>rust</span></a><br>second</p><p>third</p>",
+        );
+        let (first, rest) = split_first_line(&html, "Hello #rust").unwrap();
+        assert!(
+            first.starts_with("Hello <a href=\"https://m.example/tags/rust\""),
+            "{first}"
+        );
+        assert_eq!(rest, "<p>second</p><p>third</p>");
+        let (first, rest) = split_first_line("<p>One</p><p>Two</p>", "One").unwrap();
+        assert_eq!((first.as_str(), rest.as_str()), ("One", "<p>Two</p>"));
+        assert_eq!(
+            split_first_line("<p>Only</p>", "Only"),
+            Some(("Only".to_owned(), String::new()))
+        );
+        // The line was cut (a long first line), or the shape is another: no split.
+        assert_eq!(split_first_line("<p>One two three</p>", "One two…"), None);
+        assert_eq!(split_first_line("<p></p><p>One</p>", "One"), None);
+    }
 
     #[test]
     fn scripts_styles_and_handlers_are_stripped() {

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::models::{AccountBrief, Post, PostTag};
 use crate::db::schema::{announces, post_tags, reactions, votes};
+use crate::domain::html::split_first_line;
 use crate::domain::scoring;
 use crate::error::AppError;
 
@@ -213,8 +214,14 @@ pub struct StoryView {
     pub headline: String,
     /// The source text as typed (local stories).
     pub body: String,
-    /// Safe HTML of the body.
+    /// Safe HTML of the body (a remote note: all of its content).
     pub content_html: String,
+    /// A remote note whose headline is its first line: that line as HTML, its hashtags and
+    /// mentions still links. The page shows it as the headline and [`Self::body_html`]
+    /// below it, so the line is not shown twice.
+    pub headline_html: Option<String>,
+    /// What the page shows as the body: the content without the line shown as headline.
+    pub body_html: String,
     /// The content warning ("" for none).
     pub spoiler_text: String,
     pub sensitive: bool,
@@ -252,10 +259,16 @@ impl StoryView {
         warning_text(&self.spoiler_text, self.sensitive)
     }
 
-    /// The first characters of the body as plain text, for lists.
+    /// The first characters of the body as plain text, for lists (without the line shown
+    /// as the headline).
     pub fn excerpt(&self) -> String {
         const MAX: usize = 280;
-        let text: String = self.body.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = if self.headline_html.is_some() {
+            crate::domain::story::split_status(&self.body).1
+        } else {
+            self.body.clone()
+        };
+        let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.chars().count() <= MAX {
             text
         } else {
@@ -295,7 +308,21 @@ pub fn assemble(
         .map(|(p, a)| {
             let mut story_tags = tags.remove(&p.id).unwrap_or_default();
             story_tags.sort_by(|x, y| x.key.cmp(&y.key));
+            // A remote note has no headline of its own: when its first line was taken as
+            // one (no title, no warning), that line is shown once, as the headline.
+            let lead = match (&p.headline, p.local) {
+                (Some(h), false) if warning_text(&p.spoiler_text, p.sensitive).is_none() => {
+                    split_first_line(&p.content_html, h)
+                }
+                _ => None,
+            };
+            let (headline_html, body_html) = match lead {
+                Some((first, rest)) => (Some(first), rest),
+                None => (None, p.content_html.clone()),
+            };
             StoryView {
+                headline_html,
+                body_html,
                 engagement: engagement.remove(&p.id).unwrap_or_default(),
                 removed: p.removed_at.is_some(),
                 id: p.id,

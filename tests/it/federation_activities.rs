@@ -307,16 +307,60 @@ async fn missing_parents_are_fetched_first() {
         page.assert_contains(text);
     }
 
-    // A parent that cannot be had: the reply is not stored, the activity still accepted.
+    // A parent that cannot be had: the reply is refused (it was accepted and dropped),
+    // saying which post could not be had; nothing is stored.
+    let missing = format!("{}/notes/missing", w.peer.base);
     let orphan = note(
         &w.peer,
         &w.remote,
         "orphan",
-        Some(&format!("{}/notes/missing", w.peer.base)),
+        Some(&missing),
         "<p>orphan</p>",
     );
-    accepted(signed_by(&w.app, &w.remote, &create(&w.remote, &orphan)).await);
+    let (status, body) = signed_by(&w.app, &w.remote, &create(&w.remote, &orphan)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("reply not stored"), "{body}");
+    assert!(body.contains(&missing), "{body}");
     assert!(post(&w.app, orphan["id"].as_str().unwrap()).await.is_none());
+}
+
+/// Issue #13, incoming edge cases: an object whose `type` is an array is stored as its
+/// known type (it was accepted and ignored), and a Create whose object has no id is
+/// refused saying so.
+#[tokio::test]
+async fn an_array_of_types_and_a_create_without_object_id() {
+    let w = world().await;
+    let mut n = note(&w.peer, &w.remote, "typed", None, "<p>Two types</p>");
+    n["type"] = json!(["Note", "Article"]);
+    accepted(signed_by(&w.app, &w.remote, &create(&w.remote, &n)).await);
+    let stored = post(&w.app, n["id"].as_str().unwrap())
+        .await
+        .expect("stored as a Note");
+    assert_eq!(stored.headline.as_deref(), Some("Two types"));
+    // An Update with the same shape is applied too.
+    let mut edited = n.clone();
+    edited["content"] = json!("<p>Two types, edited</p>");
+    let update = activity(
+        "Update",
+        &w.remote,
+        &format!("{}/notes/typed#update", w.peer.base),
+        edited,
+    );
+    accepted(signed_by(&w.app, &w.remote, &update).await);
+    let stored = post(&w.app, n["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(stored.body, "Two types, edited");
+
+    let mut anonymous = note(&w.peer, &w.remote, "noid", None, "<p>No id</p>");
+    anonymous.as_object_mut().unwrap().remove("id");
+    let act = activity(
+        "Create",
+        &w.remote,
+        &format!("{}/notes/noid/activity", w.peer.base),
+        anonymous,
+    );
+    let (status, body) = signed_by(&w.app, &w.remote, &act).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("Create of an object without id"), "{body}");
 }
 
 #[tokio::test]

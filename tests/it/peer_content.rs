@@ -252,7 +252,13 @@ async fn remote_content_warnings_are_kept_and_shown() {
         "{}",
         page.body
     );
-    page.assert_contains("<div class=\"content\"><p>The gory details follow.</p></div>");
+    // Without the warning its one line is the headline, shown once.
+    page.assert_contains("<h1 class=\"headline\">The gory details follow.</h1>");
+    assert_eq!(
+        page.body.matches("The gory details follow.").count(),
+        2,
+        "title and h1"
+    );
     update["id"] = format!("{note_id}#updates/2").into();
     update["object"]["summary"] = "Now with a warning".into();
     let (status, body) = signed_by(&app, &actor, &update).await;
@@ -276,6 +282,90 @@ async fn remote_content_warnings_are_kept_and_shown() {
     let front = app.browser().get("/").await;
     front.assert_contains("Content warning: Sensitive content");
     front.assert_lacks("Quietly NSFW");
+}
+
+/// Issue #13, item 7: a remote note has no headline of its own; its first line is shown
+/// as the headline, once (a Mitra post showed it twice, in the `<h1>` and the body), with
+/// its hashtag still a link; the body below is the rest, and lists do not repeat it in the
+/// excerpt. The client API's `content` is still the whole text.
+#[tokio::test]
+async fn a_remote_note_shows_its_first_line_once_as_the_headline() {
+    let (app, peer) = spawn().await;
+    let actor = peer.actor();
+    // Mitra's captured Create, re-addressed to the peer's actor, with a longer text.
+    let mut create = fixture("mitra/create_post.json");
+    let note_id = format!("{}/objects/1", actor.id);
+    let tag_url = "https://mitra.social/collections/tags/rust";
+    let content = format!(
+        "<p>Trying out <a href=\"{tag_url}\" class=\"hashtag\" rel=\"tag\">#rust</a> today<br>It compiles.</p><p>Second paragraph.</p>"
+    );
+    create["id"] = format!("{}/activities/create/1", actor.id).into();
+    create["actor"] = actor.id.clone().into();
+    let object = &mut create["object"];
+    object["id"] = note_id.clone().into();
+    object["attributedTo"] = actor.id.clone().into();
+    object["content"] = content.clone().into();
+    object["contentMap"] = json!({ "da": content });
+    object["tag"] = json!([{"type": "Hashtag", "name": "#rust", "href": tag_url}]);
+    object["to"] = json!([PUBLIC]);
+    let (status, body) = signed_by(&app, &actor, &create).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let story = post_by_ap_id(&app, &note_id).await.expect("stored");
+    assert_eq!(story.headline.as_deref(), Some("Trying out #rust today"));
+
+    let page = app.browser().get(&format!("/stories/{}", story.id)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let article = &page.body[page.body.find("<article").unwrap()..];
+    assert_eq!(article.matches("Trying out").count(), 1, "{article}");
+    let h1 = &article[article.find("<h1").unwrap()..article.find("</h1>").unwrap()];
+    assert!(
+        h1.contains("Trying out <a href=\"https://mitra.social/collections/tags/rust\""),
+        "{h1}"
+    );
+    assert!(h1.contains("today"), "{h1}");
+    page.assert_contains(
+        "<div class=\"content\"><p>It compiles.</p><p>Second paragraph.</p></div>",
+    );
+
+    // Lists: the headline, and an excerpt of what follows it.
+    let front = app.browser().get("/").await;
+    assert_eq!(
+        front.body.matches("Trying out").count(),
+        1,
+        "{}",
+        front.body
+    );
+    front.assert_contains("It compiles. Second paragraph.");
+
+    // Apps show `content`, not our headline: it is all of the text.
+    let (status, s) = api(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/statuses/{}", story.id),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    let content = s["content"].as_str().unwrap();
+    assert!(content.contains("Trying out"), "{content}");
+    assert!(content.contains(tag_url), "{content}");
+    assert!(content.contains("It compiles."), "{content}");
+
+    // A one-line note: the headline only, no empty body repeating it.
+    let mut one = create.clone();
+    one["id"] = format!("{}/activities/create/2", actor.id).into();
+    one["object"]["id"] = format!("{}/objects/2", actor.id).into();
+    one["object"]["content"] = "<p>Remote post 5</p>".into();
+    one["object"]["contentMap"] = json!({ "da": "<p>Remote post 5</p>" });
+    let (status, body) = signed_by(&app, &actor, &one).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let stored = post_by_ap_id(&app, &format!("{}/objects/2", actor.id))
+        .await
+        .unwrap();
+    let page = app.browser().get(&format!("/stories/{}", stored.id)).await;
+    let article = &page.body[page.body.find("<article").unwrap()..];
+    assert_eq!(article.matches("Remote post 5").count(), 1, "{article}");
 }
 
 /// A local post can carry a content warning: `spoiler_text` and `sensitive` from a client

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 use url::Url;
 
-use super::parse::{IncomingNote, host_of, id_of, parse_note};
+use super::parse::{IncomingNote, host_of, id_of, parse_note, type_of};
 use super::{Ctx, Prepared, bad_request, local_target, post_by_ap_id};
 use crate::db::models::{Account, NewPost};
 use crate::db::schema::{accounts, posts};
@@ -67,18 +67,14 @@ fn own_note(signer: &Account, activity: &Value) -> Result<IncomingNote, FedError
 
 /// `Create`: reads the note and fetches the parents we lack (at most
 /// [`MAX_PARENT_FETCHES`], signed GETs), so the thread is whole before anything is stored.
-/// Returns nothing to store for notes that are not public or unlisted, objects of other
-/// types, and replies whose thread cannot be had.
+/// Returns nothing to store for notes that are not public or unlisted and objects of other
+/// types; refuses (400) a reply whose thread cannot be had.
 pub(super) async fn prepare_create(
     svc: &Services,
     signer: &Account,
     activity: &Value,
 ) -> Result<Prepared, FedError> {
-    let kind = activity
-        .get("object")
-        .and_then(|o| o.get("type"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let kind = activity.get("object").and_then(type_of).unwrap_or("");
     // An array of objects (GoToSocial sends poll votes so): accepted and not stored,
     // as on Mastodon (polls are not supported here, and one Create stores one post).
     if let Some(Value::Array(objects)) = activity.get("object") {
@@ -106,15 +102,21 @@ pub(super) async fn prepare_create(
     if note.in_reply_to.is_some() && known(svc, &note.id).await? {
         return Ok(Prepared::Nothing);
     }
-    Ok(match with_parents(svc, resolve(note, signer.id)).await? {
-        Some(chain) => Prepared::Notes(chain),
-        None => Prepared::Nothing,
-    })
+    // A reply whose thread cannot be had is refused (400, naming why), not accepted and
+    // dropped: here a reply lives in the thread of a story, and a reply without one has
+    // no place (docs/federation.md).
+    match with_parents(svc, resolve(note, signer.id)).await? {
+        Ok(chain) => Ok(Prepared::Notes(chain)),
+        Err(why) => Err(bad_request(format!("reply not stored: {why}"))),
+    }
 }
 
 /// `first` and the parents of it we lack, fetched (at most [`MAX_PARENT_FETCHES`]),
-/// parents first; `None` when the thread cannot be had.
-async fn with_parents(svc: &Services, first: Resolved) -> Result<Option<Vec<Resolved>>, AppError> {
+/// parents first; `Err(why)` when the thread cannot be had.
+async fn with_parents(
+    svc: &Services,
+    first: Resolved,
+) -> Result<Result<Vec<Resolved>, String>, AppError> {
     let mut parent = first.note.in_reply_to.clone();
     let mut chain = vec![first];
     let mut fetched = 0;
@@ -124,7 +126,9 @@ async fn with_parents(svc: &Services, first: Resolved) -> Result<Option<Vec<Reso
         }
         if fetched == MAX_PARENT_FETCHES {
             tracing::debug!(url, "thread deeper than the fetch limit: reply not stored");
-            return Ok(None);
+            return Ok(Err(format!(
+                "the thread above it is more than {MAX_PARENT_FETCHES} posts we lack deep"
+            )));
         }
         fetched += 1;
         match fetch_note(svc, &url).await {
@@ -134,12 +138,14 @@ async fn with_parents(svc: &Services, first: Resolved) -> Result<Option<Vec<Reso
             }
             Err(e) => {
                 tracing::debug!(url, error = %e, "parent cannot be had: reply not stored");
-                return Ok(None);
+                return Ok(Err(format!(
+                    "the post it replies to, {url}, cannot be had: {e}"
+                )));
             }
         }
     }
     chain.reverse();
-    Ok(Some(chain))
+    Ok(Ok(chain))
 }
 
 /// A post found by [`resolve_note`].
@@ -177,7 +183,7 @@ pub async fn resolve_note(svc: &Services, url: &str) -> Result<FoundNote, String
     let chain = with_parents(svc, note)
         .await
         .map_err(|e| e.public_message())?
-        .ok_or("the thread above the note cannot be had")?;
+        .map_err(|why| format!("the thread above the note cannot be had: {why}"))?;
     svc.db
         .write(move |conn| create(conn, &ctx, &chain, &KnownTags::new()))
         .await
@@ -247,7 +253,7 @@ pub(super) fn prepare_update(signer: &Account, activity: &Value) -> Result<Prepa
     let object = activity
         .get("object")
         .ok_or_else(|| bad_request("Update without object"))?;
-    let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+    let kind = type_of(object).unwrap_or("");
     if super::parse::NOTE_TYPES.contains(&kind) {
         let note = own_note(signer, activity)?;
         return Ok(Prepared::Edit(Box::new(resolve(note, signer.id))));

@@ -108,6 +108,23 @@ impl IncomingNote {
     }
 }
 
+/// The type of an object: `type` as a string, or, when it is an array
+/// (`["Note", "Article"]`, as some servers send), the first of them stored as a post
+/// ([`NOTE_TYPES`]), else the first of them.
+pub fn type_of(object: &Value) -> Option<&str> {
+    match object.get("type")? {
+        Value::String(s) => Some(s),
+        Value::Array(a) => {
+            let mut names = a.iter().filter_map(Value::as_str);
+            a.iter()
+                .filter_map(Value::as_str)
+                .find(|t| NOTE_TYPES.contains(t))
+                .or_else(|| names.next())
+        }
+        _ => None,
+    }
+}
+
 /// The id of a value that is a string or an object with an `id`.
 pub fn id_of(v: Option<&Value>) -> Option<String> {
     match v? {
@@ -202,10 +219,7 @@ pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
     if !object.is_object() {
         return Err("the object must be embedded (a JSON object)".into());
     }
-    let kind = object
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or("object without type")?;
+    let kind = type_of(object).ok_or("object without type")?;
     if !NOTE_TYPES.contains(&kind) {
         return Err(format!("objects of type {kind} are not stored"));
     }
@@ -372,6 +386,20 @@ mod tests {
             Audience::Unlisted
         );
         assert_eq!(audience(&json!({"to": ["https://a/f"]})), Audience::Private);
+    }
+
+    #[test]
+    fn an_array_of_types_is_read_as_its_known_type() {
+        let t = |v: Value| type_of(&json!({ "type": v })).map(str::to_owned);
+        assert_eq!(t(json!("Note")).as_deref(), Some("Note"));
+        assert_eq!(t(json!(["Note", "Article"])).as_deref(), Some("Note"));
+        assert_eq!(t(json!(["Emoji", "Article"])).as_deref(), Some("Article"));
+        assert_eq!(t(json!(["Emoji", "Thing"])).as_deref(), Some("Emoji"));
+        assert_eq!(t(json!([1])), None);
+        let n = parse_note(&json!({"type": ["Note", "Article"], "id": "https://a/n",
+            "attributedTo": "https://a/u", "content": "<p>Hi</p>", "to": [PUBLIC]}))
+        .unwrap();
+        assert_eq!(n.kind, "Note");
     }
 
     #[test]
