@@ -506,3 +506,75 @@ async fn the_boost_button_over_http_with_csrf() {
         .await
         .assert_contains("boosted your post");
 }
+
+/// A remote account that a local user follows boosts a remote post we have: the boost is
+/// in that user's home timeline (and not in a non-follower's).
+#[tokio::test]
+async fn a_followed_remote_accounts_announce_reaches_home() {
+    use tidings::db::models::Follow;
+    use tidings::db::schema::{accounts, follows};
+    let app = TestApp::spawn_with(|s| s.allow_private_addresses = true).await;
+    app.user("alice").await;
+    app.user("bob").await;
+    let alice = Api::login(&app, "alice").await;
+    let bob = Api::login(&app, "bob").await;
+    let peer = RecordingPeer::start(&["dan", "eve"]).await;
+    let dan = peer.actor("dan").id.clone();
+    let (post_id, note) = remote_post(&app, &peer, "eve").await;
+    let dan_id = fetch_actor(&app.svc, &Url::parse(&dan).unwrap())
+        .await
+        .unwrap()
+        .0
+        .id;
+    // Alice follows dan (accepted), as after his server's Accept.
+    app.svc
+        .db
+        .write(move |conn| {
+            let alice: i64 = accounts::table
+                .filter(accounts::username_lower.eq("alice"))
+                .filter(accounts::domain.is_null())
+                .select(accounts::id)
+                .first(conn)?;
+            let id = tidings::db::ids::new_id();
+            diesel::insert_into(follows::table)
+                .values(&Follow {
+                    id,
+                    ap_id: format!("http://tidings.test/follows/{id}"),
+                    follower_id: alice,
+                    followed_id: dan_id,
+                    state: "accepted".into(),
+                    created_at: Utc::now().naive_utc(),
+                })
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let announce = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{dan}/statuses/2/activity"),
+        "type": "Announce",
+        "actor": dan,
+        "to": [PUBLIC],
+        "cc": [format!("{dan}/followers")],
+        "object": note,
+    });
+    let status = peer
+        .send("dan", &format!("{}/inbox", app.base), &announce)
+        .await;
+    assert!(status.is_success(), "{status}");
+    let mut home = Value::Null;
+    for _ in 0..100 {
+        home = alice.ok("/api/v1/timelines/home").await;
+        if !home.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let home = home.as_array().unwrap();
+    assert_eq!(home.len(), 1, "{home:?}");
+    assert_eq!(home[0]["account"]["acct"], format!("dan@{}", peer.host));
+    assert_eq!(home[0]["reblog"]["id"], post_id.to_string());
+    assert_eq!(home[0]["reblog"]["reblogs_count"], 1);
+    assert_eq!(entries(&bob.ok("/api/v1/timelines/home").await), []);
+}
