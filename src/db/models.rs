@@ -106,6 +106,9 @@ pub struct Post {
     pub spoiler_text: String,
     /// Shown behind a warning (with `spoiler_text` as its text, or a generic one).
     pub sensitive: bool,
+    /// A remote reply whose parent could not be fetched: the id of that parent (the post
+    /// is then stored without `in_reply_to_id`, shown as a reply to a post not available).
+    pub in_reply_to_uri: Option<String>,
 }
 
 #[derive(Debug, Insertable)]

@@ -51,6 +51,7 @@ diesel::table! {
         removed_at -> Nullable<Timestamp>,
         spoiler_text -> Text,
         sensitive -> Bool,
+        in_reply_to_uri -> Nullable<Text>,
     }
 }
 

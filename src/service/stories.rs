@@ -533,9 +533,11 @@ async fn load_front_page(
         .run(move |conn| {
             let limit = PAGE_SIZE + 1;
             let rows: Vec<(Post, AccountBrief)> = crate::native!(conn, |c| {
-                // Unlisted stories stay off the front page (they show on profiles).
+                // Unlisted stories stay off the front page (they show on profiles), and
+                // so do replies to posts not available (stored as stories).
                 let base = listed()
                     .filter(posts::visibility.eq("public"))
+                    .filter(posts::in_reply_to_uri.is_null())
                     .select((Post::as_select(), AccountBrief::as_select()));
                 match (sort, after) {
                     (Sort::Top, Some(Cursor::Top(k, id))) => base

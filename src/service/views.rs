@@ -225,6 +225,8 @@ pub struct StoryView {
     /// The content warning ("" for none).
     pub spoiler_text: String,
     pub sensitive: bool,
+    /// A remote reply stored without its thread: the post it replies to is not available.
+    pub replies_to_unavailable: bool,
     pub author: AuthorView,
     pub tags: Vec<TagRef>,
     pub created_at: NaiveDateTime,
@@ -323,6 +325,7 @@ pub fn assemble(
             StoryView {
                 headline_html,
                 body_html,
+                replies_to_unavailable: p.in_reply_to_uri.is_some(),
                 engagement: engagement.remove(&p.id).unwrap_or_default(),
                 removed: p.removed_at.is_some(),
                 id: p.id,

@@ -307,21 +307,70 @@ async fn missing_parents_are_fetched_first() {
         page.assert_contains(text);
     }
 
-    // A parent that cannot be had: the reply is refused (it was accepted and dropped),
-    // saying which post could not be had; nothing is stored.
+    // Issue #13: a parent that cannot be had. The reply was accepted and dropped; now it
+    // is stored (as Mastodon does), without a thread, and shown as a reply to a post that
+    // is not available: on its page and the author's profile, not on the front page.
     let missing = format!("{}/notes/missing", w.peer.base);
     let orphan = note(
         &w.peer,
         &w.remote,
         "orphan",
         Some(&missing),
-        "<p>orphan</p>",
+        "<p>orphan reply</p>",
     );
-    let (status, body) = signed_by(&w.app, &w.remote, &create(&w.remote, &orphan)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("reply not stored"), "{body}");
-    assert!(body.contains(&missing), "{body}");
-    assert!(post(&w.app, orphan["id"].as_str().unwrap()).await.is_none());
+    accepted(signed_by(&w.app, &w.remote, &create(&w.remote, &orphan)).await);
+    let stored = post(&w.app, orphan["id"].as_str().unwrap())
+        .await
+        .expect("the reply is stored");
+    assert_eq!(stored.in_reply_to_id, None);
+    assert_eq!(stored.in_reply_to_uri.as_deref(), Some(missing.as_str()));
+    let page = w.alice.get(&format!("/stories/{}", stored.id)).await;
+    page.assert_contains("In reply to a post that is not available.");
+    page.assert_contains("orphan reply");
+    let front = w.alice.get("/").await;
+    front.assert_lacks("orphan reply");
+    let profile = w
+        .alice
+        .get(&format!(
+            "/@remote@{}",
+            w.peer.base.trim_start_matches("http://")
+        ))
+        .await;
+    profile.assert_contains("orphan reply");
+    // Apps see a status that replies to nothing they can show (as on Mastodon).
+    let status: Value = reqwest::get(format!("{}/api/v1/statuses/{}", w.app.base, stored.id))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["in_reply_to_id"], Value::Null);
+    assert!(
+        status["content"].as_str().unwrap().contains("orphan reply"),
+        "{status}"
+    );
+
+    // Higher up the thread: the parents that can be had are stored, the topmost of them
+    // as the reply to a post that is not available, and the reply under it.
+    let missing = format!("{}/notes/missing-too", w.peer.base);
+    let mid = note(&w.peer, &carol, "mid", Some(&missing), "<p>mid</p>");
+    w.peer.serve("/notes/mid", mid.clone());
+    let low = note(
+        &w.peer,
+        &w.remote,
+        "low",
+        Some(mid["id"].as_str().unwrap()),
+        "<p>low</p>",
+    );
+    accepted(signed_by(&w.app, &w.remote, &create(&w.remote, &low)).await);
+    let pmid = post(&w.app, mid["id"].as_str().unwrap()).await.unwrap();
+    let plow = post(&w.app, low["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(
+        (pmid.in_reply_to_id, pmid.in_reply_to_uri.as_deref()),
+        (None, Some(missing.as_str()))
+    );
+    assert_eq!(plow.in_reply_to_id, Some(pmid.id));
+    assert_eq!(plow.in_reply_to_uri, None);
 }
 
 /// Issue #13, incoming edge cases: an object whose `type` is an array is stored as its

@@ -380,7 +380,7 @@ pub(crate) struct Ctx {
 pub(crate) enum Prepared {
     Nothing,
     /// `Create`: the notes to store, parents first (fetched ancestors, then the object).
-    /// Empty when the note is not stored (not public, or its thread cannot be had).
+    /// A reply whose thread cannot be had comes with its topmost note `unresolved`.
     Notes(Vec<notes::Resolved>),
     /// `Update` of a note.
     Edit(Box<notes::Resolved>),

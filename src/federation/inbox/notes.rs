@@ -33,6 +33,9 @@ pub const MAX_PARENT_FETCHES: usize = 5;
 pub(crate) struct Resolved {
     pub note: IncomingNote,
     pub author_id: i64,
+    /// A reply whose parent cannot be had: stored without a thread, as a story that
+    /// replies to a post not available (its `inReplyTo` kept in `in_reply_to_uri`).
+    pub unresolved: bool,
 }
 
 fn denied(msg: impl Into<String>) -> FedError {
@@ -47,7 +50,11 @@ async fn known(svc: &Services, ap_id: &str) -> Result<bool, AppError> {
 }
 
 fn resolve(note: IncomingNote, author_id: i64) -> Resolved {
-    Resolved { note, author_id }
+    Resolved {
+        note,
+        author_id,
+        unresolved: false,
+    }
 }
 
 /// The object of a `Create` or `Update`, read, and checked to be the actor's.
@@ -68,7 +75,7 @@ fn own_note(signer: &Account, activity: &Value) -> Result<IncomingNote, FedError
 /// `Create`: reads the note and fetches the parents we lack (at most
 /// [`MAX_PARENT_FETCHES`], signed GETs), so the thread is whole before anything is stored.
 /// Returns nothing to store for notes that are not public or unlisted and objects of other
-/// types; refuses (400) a reply whose thread cannot be had.
+/// types. A reply whose thread cannot be had is stored all the same (see [`with_parents`]).
 pub(super) async fn prepare_create(
     svc: &Services,
     signer: &Account,
@@ -102,21 +109,17 @@ pub(super) async fn prepare_create(
     if note.in_reply_to.is_some() && known(svc, &note.id).await? {
         return Ok(Prepared::Nothing);
     }
-    // A reply whose thread cannot be had is refused (400, naming why), not accepted and
-    // dropped: here a reply lives in the thread of a story, and a reply without one has
-    // no place (docs/federation.md).
-    match with_parents(svc, resolve(note, signer.id)).await? {
-        Ok(chain) => Ok(Prepared::Notes(chain)),
-        Err(why) => Err(bad_request(format!("reply not stored: {why}"))),
-    }
+    Ok(Prepared::Notes(
+        with_parents(svc, resolve(note, signer.id)).await?,
+    ))
 }
 
 /// `first` and the parents of it we lack, fetched (at most [`MAX_PARENT_FETCHES`]),
-/// parents first; `Err(why)` when the thread cannot be had.
-async fn with_parents(
-    svc: &Services,
-    first: Resolved,
-) -> Result<Result<Vec<Resolved>, String>, AppError> {
+/// parents first. When a parent cannot be had (an error, not public, deeper than the
+/// limit), the topmost note we have is marked `unresolved`: it is stored without a
+/// thread, as a reply to a post that is not available (as Mastodon stores a status whose
+/// `inReplyTo` it cannot resolve), and the notes below it in its thread.
+async fn with_parents(svc: &Services, first: Resolved) -> Result<Vec<Resolved>, AppError> {
     let mut parent = first.note.in_reply_to.clone();
     let mut chain = vec![first];
     let mut fetched = 0;
@@ -125,10 +128,11 @@ async fn with_parents(
             break;
         }
         if fetched == MAX_PARENT_FETCHES {
-            tracing::debug!(url, "thread deeper than the fetch limit: reply not stored");
-            return Ok(Err(format!(
-                "the thread above it is more than {MAX_PARENT_FETCHES} posts we lack deep"
-            )));
+            tracing::debug!(url, "thread deeper than the fetch limit: stored without it");
+            if let Some(top) = chain.last_mut() {
+                top.unresolved = true;
+            }
+            break;
         }
         fetched += 1;
         match fetch_note(svc, &url).await {
@@ -137,15 +141,16 @@ async fn with_parents(
                 chain.push(resolved);
             }
             Err(e) => {
-                tracing::debug!(url, error = %e, "parent cannot be had: reply not stored");
-                return Ok(Err(format!(
-                    "the post it replies to, {url}, cannot be had: {e}"
-                )));
+                tracing::info!(url, error = %e, "parent cannot be had: reply stored without it");
+                if let Some(top) = chain.last_mut() {
+                    top.unresolved = true;
+                }
+                break;
             }
         }
     }
     chain.reverse();
-    Ok(Ok(chain))
+    Ok(chain)
 }
 
 /// A post found by [`resolve_note`].
@@ -182,8 +187,7 @@ pub async fn resolve_note(svc: &Services, url: &str) -> Result<FoundNote, String
     };
     let chain = with_parents(svc, note)
         .await
-        .map_err(|e| e.public_message())?
-        .map_err(|why| format!("the thread above the note cannot be had: {why}"))?;
+        .map_err(|e| e.public_message())?;
     svc.db
         .write(move |conn| create(conn, &ctx, &chain, &KnownTags::new()))
         .await
@@ -314,7 +318,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
     let mentioned = mentioned(conn, &ctx.base, note)?;
     let url = note.url.as_deref().or(Some(note.id.as_str()));
     let warning = note_warning(note);
-    match &note.in_reply_to {
+    match note.in_reply_to.as_ref().filter(|_| !r.unresolved) {
         Some(parent) => {
             let Some(parent) = post_by_ap_id(conn, parent)? else {
                 tracing::debug!(id = note.id, "parent vanished: reply not stored");
@@ -371,6 +375,11 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
             )?;
             if !stored {
                 return Ok(());
+            }
+            if r.unresolved {
+                diesel::update(posts::table.find(id))
+                    .set(posts::in_reply_to_uri.eq(note.in_reply_to.as_deref()))
+                    .execute(conn)?;
             }
             for account_id in mentioned {
                 notifications::notify(conn, account_id, Kind::Mention, r.author_id, Some(id), "")?;
