@@ -143,6 +143,16 @@ mod tests {
             split_first_line("<p>Only</p>", "Only"),
             Some(("Only".to_owned(), String::new()))
         );
+        // A mention (Mastodon's markup) in the first line stays a link.
+        let html = sanitize(
+            "<p><span class=\"h-card\"><a href=\"https://m.example/@ann\" class=\"u-url mention\">@<span>ann</span></a></span> hi</p><p>more</p>",
+        );
+        let (first, rest) = split_first_line(&html, "@ann hi").unwrap();
+        assert!(
+            first.contains("<a href=\"https://m.example/@ann\""),
+            "{first}"
+        );
+        assert_eq!(rest, "<p>more</p>");
         // The line was cut (a long first line), or the shape is another: no split.
         assert_eq!(split_first_line("<p>One two three</p>", "One two…"), None);
         assert_eq!(split_first_line("<p></p><p>One</p>", "One"), None);
