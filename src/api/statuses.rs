@@ -3,7 +3,7 @@
 //! are both statuses; a story's headline is the first line of the text (or `headline`).
 
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -14,6 +14,8 @@ use super::params::{opt_flag, opt_id, page_url, path_id, range};
 use super::{ApiForm, Auth, Paging, paged};
 use crate::error::AppError;
 use crate::service::posts::{self, NewStatus};
+use crate::service::relationships::AccountView;
+use crate::service::timelines::Paged;
 use crate::service::votes::VoteChoice;
 use crate::service::{Services, bookmarks, boosts};
 
@@ -200,13 +202,7 @@ async fn favourited_by(
 ) -> Result<Response, AppError> {
     let viewer = auth.viewer().map(|a| a.id);
     let page = posts::favourited_by(&svc, path_id(&id)?, viewer, range(&paging)).await?;
-    let base = svc.base_url();
-    let items: Vec<Account> = page
-        .items
-        .iter()
-        .map(|a| Account::from_view(a, base))
-        .collect();
-    Ok(paged(items, &page_url(&svc, &uri), &page.keys))
+    Ok(accounts_answer(&svc, &uri, page))
 }
 
 async fn reblogged_by(
@@ -218,13 +214,17 @@ async fn reblogged_by(
 ) -> Result<Response, AppError> {
     let viewer = auth.viewer().map(|a| a.id);
     let page = boosts::boosted_by(&svc, path_id(&id)?, viewer, range(&paging)).await?;
-    let base = svc.base_url();
+    Ok(accounts_answer(&svc, &uri, page))
+}
+
+/// A page of accounts as Mastodon answers it, with its `Link` header.
+fn accounts_answer(svc: &Services, uri: &Uri, page: Paged<AccountView>) -> Response {
     let items: Vec<Account> = page
         .items
         .iter()
-        .map(|a| Account::from_view(a, base))
+        .map(|a| Account::from_view(a, svc.base_url()))
         .collect();
-    Ok(paged(items, &page_url(&svc, &uri), &page.keys))
+    paged(items, &page_url(svc, uri), &page.keys)
 }
 
 /// Boosts a status: answers the boost, whose `reblog` is the status (boosting twice

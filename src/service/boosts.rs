@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use super::notifications::{self, Kind};
 use super::posts::{PostView, load_posts, load_visible};
-use super::relationships::{AccountView, load_accounts, load_accounts_ordered};
+use super::relationships::{AccountView, accounts_page, load_accounts};
 use super::timelines::{Paged, Range, keyset};
 use super::{Services, lock_post};
 use crate::db::models::{Account, Announce, Post};
@@ -176,15 +176,7 @@ pub async fn boosted_by(
                 range,
                 conn
             );
-            let ids: Vec<i64> = rows.iter().map(|(_, a)| *a).collect();
-            let items = load_accounts_ordered(conn, &ids, &base)?
-                .into_iter()
-                .filter(|a| !a.suspended)
-                .collect();
-            Ok(Paged {
-                items,
-                keys: rows.into_iter().map(|(k, _)| k).collect(),
-            })
+            accounts_page(conn, rows, &base)
         })
         .await
 }

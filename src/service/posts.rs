@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::relationships::{AccountView, load_accounts, load_accounts_ordered};
+use super::relationships::{AccountView, accounts_page, load_accounts};
 use super::timelines::{Paged, Range, keyset};
 use super::views::{Engagement, TagRef, load_engagement};
 use super::votes::{self, VoteChoice};
@@ -824,15 +824,7 @@ pub async fn favourited_by(
                 range,
                 conn
             );
-            let ids: Vec<i64> = rows.iter().map(|(_, a)| *a).collect();
-            let items = load_accounts_ordered(conn, &ids, &base)?
-                .into_iter()
-                .filter(|a| !a.suspended)
-                .collect();
-            Ok(Paged {
-                items,
-                keys: rows.into_iter().map(|(k, _)| k).collect(),
-            })
+            accounts_page(conn, rows, &base)
         })
         .await
 }

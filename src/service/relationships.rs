@@ -160,6 +160,25 @@ pub fn load_accounts_ordered(
     Ok(ids.iter().filter_map(|id| map.remove(id)).collect())
 }
 
+/// A page of accounts from keyset rows of (key, account id): the accounts in the rows'
+/// order, suspended ones left out, paged by the rows' keys (favourited_by, reblogged_by,
+/// followers and following).
+pub fn accounts_page(
+    conn: &mut DbConn,
+    rows: Vec<(i64, i64)>,
+    base_url: &str,
+) -> Result<Paged<AccountView>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|(_, a)| *a).collect();
+    let items = load_accounts_ordered(conn, &ids, base_url)?
+        .into_iter()
+        .filter(|a| !a.suspended)
+        .collect();
+    Ok(Paged {
+        items,
+        keys: rows.into_iter().map(|(k, _)| k).collect(),
+    })
+}
+
 /// One account by id (suspended accounts too: the entity says so).
 pub async fn account(svc: &Services, id: i64) -> Result<AccountView, AppError> {
     let base = svc.base_url().to_owned();
@@ -403,17 +422,7 @@ async fn follow_list(
                     conn
                 )
             };
-            let ids: Vec<i64> = rows.iter().map(|(_, a)| *a).collect();
-            let mut map = load_accounts(conn, &ids, &base)?;
-            let items = rows
-                .iter()
-                .filter_map(|(_, a)| map.remove(a))
-                .filter(|a| !a.suspended)
-                .collect();
-            Ok(Paged {
-                items,
-                keys: rows.iter().map(|(k, _)| *k).collect(),
-            })
+            accounts_page(conn, rows, &base)
         })
         .await
 }

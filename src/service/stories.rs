@@ -313,7 +313,8 @@ pub(crate) fn link_tags(
     Ok(())
 }
 
-fn find_tag_id(conn: &mut DbConn, key: &str) -> Result<Option<i64>, AppError> {
+/// The id of the tag whose normalised name is `key`, if there is one.
+pub(crate) fn find_tag_id(conn: &mut DbConn, key: &str) -> Result<Option<i64>, AppError> {
     Ok(crate::native!(conn, |c| tags::table
         .filter(tags::name_lower.eq(key))
         .select(tags::id)

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::Services;
 use super::boosts::{BoostRow, merge_page};
 use super::posts::{PostView, load_posts};
+use super::stories::find_tag_id;
 use crate::db::schema::{accounts, announces, bookmarks, post_tags, posts, tags, votes};
 use crate::domain::text::normalize_tag;
 use crate::error::AppError;
@@ -194,12 +195,7 @@ pub async fn tag(
 ) -> Result<Paged<PostView>, AppError> {
     let key = normalize_tag(tag);
     posts_page(svc, viewer, move |conn| {
-        let Some(tag_id) = tags::table
-            .filter(tags::name_lower.eq(&key))
-            .select(tags::id)
-            .first::<i64>(conn)
-            .optional()?
-        else {
+        let Some(tag_id) = find_tag_id(conn, &key)? else {
             return Ok(Vec::new());
         };
         // Driven by the (tag_id, post_id) primary key: no scan of posts.
@@ -259,12 +255,7 @@ pub async fn account(
             }
             if let Some(tag) = &filter.tagged {
                 let key = normalize_tag(tag);
-                let Some(tag_id) = tags::table
-                    .filter(tags::name_lower.eq(&key))
-                    .select(tags::id)
-                    .first::<i64>(conn)
-                    .optional()?
-                else {
+                let Some(tag_id) = find_tag_id(conn, &key)? else {
                     return Ok(Paged::empty());
                 };
                 query = query.filter(
