@@ -284,7 +284,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Accounts a post mentions (local and remote posts).
+    mentions (post_id, account_id) {
+        post_id -> BigInt,
+        account_id -> BigInt,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
+diesel::joinable!(mentions -> posts (post_id));
 diesel::joinable!(account_keys -> accounts (account_id));
 diesel::joinable!(announces -> posts (post_id));
 diesel::joinable!(oauth_tokens -> oauth_apps (app_id));
@@ -317,4 +326,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     markers,
     idempotency_keys,
     announces,
+    mentions,
 );
