@@ -53,7 +53,15 @@ impl Application {
         Self::build_with_db(config, db).await
     }
 
-    pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<Application> {
+    /// Settles the instance's identity (see `service::identity`) and binds.
+    pub async fn build_with_db(mut config: Config, db: Db) -> anyhow::Result<Application> {
+        let origin = crate::service::identity::settle(
+            &db,
+            &mut config,
+            crate::service::identity::Settle::Store,
+        )
+        .await?;
+        tracing::info!(domain = %config.domain, scheme = %config.scheme, ?origin, "instance identity");
         let tls = match &config.tls {
             Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
             None => None,

@@ -5,6 +5,7 @@ use std::io::Read;
 use crate::app::Application;
 use crate::config::{Cli, Command, Config, UserCommand};
 use crate::db::Db;
+use crate::service::identity::{self, Settle};
 use crate::service::{Services, accounts};
 
 pub fn init_tracing() {
@@ -19,16 +20,18 @@ pub fn init_tracing() {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::from_settings(&cli.settings)?;
+    let mut config = Config::from_settings(&cli.settings)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            connect(&config).await?;
+            let db = connect(&config).await?;
+            identity::settle(&db, &mut config, Settle::ReadOnly).await?;
             println!("migrations applied to {}", redact(&config.database_url));
             Ok(())
         }
         Command::User(UserCommand::Create { name, admin }) => {
             let db = connect(&config).await?;
+            identity::settle(&db, &mut config, Settle::Store).await?;
             let svc = Services::new(db, config);
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
@@ -62,9 +65,9 @@ async fn connect(config: &Config) -> anyhow::Result<Db> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let base = config.base_url();
     let db_url = redact(&config.database_url);
     let app = Application::build(config).await?;
+    let base = app.services.config.base_url();
     let addr = app.local_addr();
     tracing::info!(%addr, database = %db_url, elapsed_ms = started.elapsed().as_millis() as u64, "ready");
     println!("Tidings is running at {base}/ (listening on http://{addr}/)");

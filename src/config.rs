@@ -138,6 +138,10 @@ pub struct Settings {
 pub struct Config {
     pub domain: String,
     pub scheme: String,
+    /// `--domain` was given (not defaulted): it must match the stored identity.
+    pub domain_given: bool,
+    /// `--scheme` was given (not defaulted).
+    pub scheme_given: bool,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
@@ -217,6 +221,8 @@ impl Config {
         Ok(Config {
             domain,
             scheme,
+            domain_given: s.domain.is_some(),
+            scheme_given: s.scheme.is_some(),
             listen,
             data_dir: s.data_dir.clone(),
             database_url,

@@ -292,6 +292,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Instance settings, one row per key (the identity and what the admin sets).
+    instance_settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(mentions -> posts (post_id));
 diesel::joinable!(account_keys -> accounts (account_id));

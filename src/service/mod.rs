@@ -7,6 +7,7 @@ pub mod boosts;
 pub mod cache;
 pub mod crypto;
 pub mod follows;
+pub mod identity;
 pub mod moderation;
 pub mod notification_feed;
 pub mod notifications;

@@ -208,3 +208,154 @@ fn serve_refuses_a_read_only_database() {
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Tidings is running"));
 }
+
+/// Runs `tidings` on `db` with only the given flags (no `--domain` unless given).
+fn bare(db: &TestDb, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["--database-url", db.url()])
+        .args(args)
+        .env("TIDINGS_LOG", "warn")
+        .env_remove("TIDINGS_DOMAIN")
+        .env_remove("TIDINGS_SCHEME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The identity is fixed at first start (issue #14, item 1): a later command without
+/// `--domain` creates accounts under the stored domain, and one with another domain is
+/// refused with one line, leaving everything as it was.
+#[tokio::test]
+async fn the_domain_is_fixed_in_the_database_at_first_start() {
+    let db = TestDb::new();
+    let out = bare(
+        &db,
+        &["--domain", "news.example", "user", "create", "alice"],
+        b"a long enough password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // No --domain: the stored one is used, not localhost.
+    let out = bare(&db, &["user", "create", "bob"], b"another long password\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("created bob@news.example"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Another domain is refused, by account creation and by serve, in one line.
+    for args in [
+        &["--domain", "other.example", "user", "create", "carol"][..],
+        &[
+            "--domain",
+            "other.example",
+            "--listen",
+            "127.0.0.1:0",
+            "serve",
+        ][..],
+        &[
+            "--domain",
+            "news.example",
+            "--scheme",
+            "http",
+            "--listen",
+            "127.0.0.1:0",
+            "serve",
+        ][..],
+    ] {
+        let out = bare(&db, args, b"a third long password\n");
+        assert!(!out.status.success(), "{args:?} must be refused");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("this database belongs to https://news.example"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+
+    // The accounts carry the stored identity, and carol was not created.
+    let app = TestApp::spawn_on(db, |s| {
+        s.domain = None;
+        s.scheme = None;
+    })
+    .await;
+    assert_eq!(app.svc.config.base_url(), "https://news.example");
+    let bob = tidings::service::accounts::find_local(&app.svc, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.ap_id, "https://news.example/users/bob");
+    assert!(
+        tidings::service::accounts::find_local(&app.svc, "carol")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A database from before the identity was stored takes it from its local accounts, so
+/// upgrading never changes an instance's address.
+#[tokio::test]
+async fn an_older_database_keeps_the_domain_of_its_accounts() {
+    let db = TestDb::new();
+    let out = bare(
+        &db,
+        &[
+            "--domain",
+            "old.example",
+            "--scheme",
+            "http",
+            "user",
+            "create",
+            "dave",
+        ],
+        b"a long enough password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // As it was before the identity was stored.
+    let app = TestApp::spawn_on(db, |s| {
+        s.domain = None;
+        s.scheme = None;
+    })
+    .await;
+    app.svc
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            diesel::delete(tidings::db::schema::instance_settings::table).execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let db = &app.db;
+    let out = bare(db, &["user", "create", "erin"], b"another long password\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created erin@old.example"));
+    let out = bare(
+        db,
+        &["--domain", "new.example", "user", "create", "fay"],
+        b"pw pw pw pw pw\n",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("belongs to http://old.example"));
+}

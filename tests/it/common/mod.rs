@@ -115,7 +115,11 @@ impl TestApp {
 
     /// Starts an instance; `tweak` may change the settings (e.g. the scheme).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-        let db = TestDb::new();
+        Self::spawn_on(TestDb::new(), tweak).await
+    }
+
+    /// Starts an instance on an existing database.
+    pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = Settings {
             domain: Some("tidings.test".into()),
             scheme: Some("http".into()),
