@@ -9,7 +9,7 @@
 //! (`GET /control/rejections`, with Fedify's answer and log lines) is printed when a check
 //! fails.
 //!
-//! The peer needs its npm packages: `bash federation-tests/fedify/install.sh`.
+//! The peer's npm packages are installed on first use (`federation-tests/fedify/install.sh`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -27,14 +27,13 @@ fn peer_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("federation-tests/fedify")
 }
 
-/// Fails the test, on one line, when the peer's npm packages are missing.
+/// Installs the peer's pinned npm packages on first use (see `peers`).
 fn ensure_installed() {
-    assert!(
+    crate::peers::ensure("the Fedify peer", &peer_dir(), "install.sh", || {
         peer_dir()
             .join("node_modules/@fedify/fedify/package.json")
-            .exists(),
-        "the Fedify peer is not installed: run `bash federation-tests/fedify/install.sh`"
-    );
+            .exists()
+    });
 }
 
 /// The Fedify peer process and its control API.

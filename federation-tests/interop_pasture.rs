@@ -6,7 +6,7 @@
 //! actor, POSTs to its inbox from unsigned and signed test actors. The evidence is
 //! pasture's own table, printed with its event log when a check fails.
 //!
-//! Pasture needs its Python packages: `bash federation-tests/pasture/install.sh`.
+//! Pasture's Python packages are installed on first use (`federation-tests/pasture/install.sh`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -28,9 +28,9 @@ fn python() -> PathBuf {
     pasture_dir().join(".venv/bin/python")
 }
 
-/// Fails the test, on one line, when pasture's virtualenv is missing.
+/// Installs fediverse-pasture into its virtualenv on first use (see `peers`).
 fn ensure_installed() {
-    assert!(
+    crate::peers::ensure("fediverse-pasture", &pasture_dir(), "install.sh", || {
         python().exists()
             && pasture_dir()
                 .join(".venv/lib")
@@ -38,9 +38,8 @@ fn ensure_installed() {
                 .into_iter()
                 .flatten()
                 .flatten()
-                .any(|d| d.path().join("site-packages/fediverse_pasture").exists()),
-        "fediverse-pasture is not installed: run `bash federation-tests/pasture/install.sh`"
-    );
+                .any(|d| d.path().join("site-packages/fediverse_pasture").exists())
+    });
 }
 
 #[tokio::test(flavor = "multi_thread")]

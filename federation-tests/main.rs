@@ -7,6 +7,7 @@ mod common;
 mod harness;
 mod interop_fedify;
 mod interop_pasture;
+mod peers;
 
 use std::time::Duration;
 
