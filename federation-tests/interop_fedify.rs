@@ -29,7 +29,7 @@ fn peer_dir() -> PathBuf {
 
 /// Installs the peer's pinned npm packages on first use (see `peers`).
 fn ensure_installed() {
-    crate::peers::ensure("the Fedify peer", &peer_dir(), "install.sh", || {
+    crate::peers::ensure("the Fedify peer", &peer_dir(), || {
         peer_dir()
             .join("node_modules/@fedify/fedify/package.json")
             .exists()

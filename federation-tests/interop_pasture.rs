@@ -30,7 +30,7 @@ fn python() -> PathBuf {
 
 /// Installs fediverse-pasture into its virtualenv on first use (see `peers`).
 fn ensure_installed() {
-    crate::peers::ensure("fediverse-pasture", &pasture_dir(), "install.sh", || {
+    crate::peers::ensure("fediverse-pasture", &pasture_dir(), || {
         python().exists()
             && pasture_dir()
                 .join(".venv/lib")

@@ -1,37 +1,33 @@
 //! The interop tests' peers (the Fedify peer from npm, fediverse-pasture from PyPI, both
 //! pinned) install themselves on first use, so the README's test command is all the set-up
-//! a fresh machine needs (issue #14, item 12). The install runs once: a file lock makes
-//! concurrent tests — threads of one test binary or separate processes (nextest) — wait for
-//! the first, and each checks again after taking the lock.
+//! a fresh machine needs (issue #14, item 12). The install scripts take a file lock
+//! (`flock`) and, with `--if-missing`, check again under it: concurrent tests — threads of
+//! one test binary or separate processes (nextest) — wait for the first install.
 
-use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
-/// Runs `script` (bash) unless `installed()` already holds, under a lock on
-/// `dir/.install.lock`. Panics, on one line plus the script's output, when it fails.
-pub fn ensure(name: &str, dir: &Path, script: &str, installed: impl Fn() -> bool) {
+/// Runs `bash dir/install.sh --if-missing` unless `installed()` already holds. Panics, with
+/// the script's output, when the install fails.
+pub fn ensure(name: &str, dir: &Path, installed: impl Fn() -> bool) {
     if installed() {
         return;
     }
-    let lock = File::create(dir.join(".install.lock"))
-        .unwrap_or_else(|e| panic!("cannot create the install lock of {name}: {e}"));
-    lock.lock()
-        .unwrap_or_else(|e| panic!("cannot lock the install of {name}: {e}"));
-    if installed() {
-        return;
-    }
-    eprintln!("installing {name} for the federation tests (once): bash {script}");
+    let script = dir.join("install.sh");
+    eprintln!(
+        "installing {name} for the federation tests (once): bash {}",
+        script.display()
+    );
     let out = Command::new("bash")
-        .arg(dir.join(script))
+        .arg(&script)
+        .arg("--if-missing")
         .output()
         .unwrap_or_else(|e| panic!("cannot run bash to install {name}: {e}"));
     assert!(
         out.status.success() && installed(),
         "installing {name} failed (bash {}):\n{}\n{}",
-        dir.join(script).display(),
+        script.display(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // The lock is released when `lock` is dropped.
 }
