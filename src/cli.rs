@@ -3,10 +3,10 @@
 use std::io::Read;
 
 use crate::app::Application;
-use crate::config::{Cli, Command, Config, UserCommand};
+use crate::config::{Cli, Command, Config, InstanceCommand, UserCommand};
 use crate::db::Db;
 use crate::service::identity::{self, Settle};
-use crate::service::{Services, accounts};
+use crate::service::{Services, accounts, instance};
 
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
@@ -27,6 +27,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = connect(&config).await?;
             identity::settle(&db, &mut config, Settle::ReadOnly).await?;
             println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Instance(cmd) => {
+            let db = connect(&config).await?;
+            identity::settle(&db, &mut config, Settle::ReadOnly).await?;
+            let svc = Services::new(db, config);
+            let fail = |e: crate::error::AppError| anyhow::anyhow!("{}", e.public_message());
+            let info = match cmd {
+                InstanceCommand::Show => instance::info(&svc).await.map_err(fail)?,
+                InstanceCommand::Set { key, value } => {
+                    let value = if value == "-" {
+                        let mut v = String::new();
+                        std::io::stdin().read_to_string(&mut v)?;
+                        v
+                    } else {
+                        value
+                    };
+                    let changes = instance::Changes::one(&key, &value).map_err(fail)?;
+                    instance::apply(&svc, changes).await.map_err(fail)?
+                }
+            };
+            for line in info.lines() {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::User(UserCommand::Create { name, admin }) => {

@@ -27,6 +27,20 @@ pub enum Command {
     /// Manage local accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Show or change the instance's settings (name, descriptions, contact, rules,
+    /// registrations).
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstanceCommand {
+    /// Print the settings, one `key: value` a line (rules as `rules.N: text`).
+    Show,
+    /// Change one setting. Keys: name, short_description, description, contact, rules
+    /// (one rule a line), registrations (open or closed). A VALUE of `-` is read from
+    /// standard input.
+    Set { key: String, value: String },
 }
 
 #[derive(Debug, Subcommand)]

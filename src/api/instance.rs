@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::Auth;
 use crate::domain::story::MAX_BODY;
 use crate::error::AppError;
-use crate::service::{Services, accounts, stories};
+use crate::service::instance::InstanceInfo;
+use crate::service::{Services, accounts, instance, stories};
 
 /// The Mastodon API level we follow, and our own version, in the form apps parse.
 pub fn version_string() -> String {
@@ -28,7 +29,7 @@ pub fn routes() -> Router<Services> {
         .route("/api/v2/filters", get(empty_list))
         .route("/api/v1/announcements", get(empty_list))
         .route("/api/v1/lists", get(empty_list))
-        .route("/api/v1/instance/rules", get(empty_list))
+        .route("/api/v1/instance/rules", get(rules))
         .route("/api/v1/instance/peers", get(empty_list))
         .route("/api/v1/preferences", get(preferences))
 }
@@ -60,50 +61,92 @@ fn configuration() -> Value {
     })
 }
 
-const DESCRIPTION: &str = "A community news site on the fediverse, running Tidings.";
+/// Rules as Mastodon's Rule entities (ids are their numbers, 1-based).
+fn rule_entities(info: &InstanceInfo) -> Value {
+    info.rules
+        .iter()
+        .enumerate()
+        .map(|(i, text)| json!({ "id": (i + 1).to_string(), "text": text, "hint": "" }))
+        .collect()
+}
+
+/// The contact account, when the contact is a local `@name` that exists.
+async fn contact_account(svc: &Services, info: &InstanceInfo) -> Result<Value, AppError> {
+    let Some(name) = info.contact_account() else {
+        return Ok(Value::Null);
+    };
+    match accounts::find_local(svc, name).await? {
+        Some(a) => {
+            let base = svc.base_url().to_owned();
+            let views = svc
+                .db
+                .run(move |conn| crate::service::relationships::load_accounts(conn, &[a.id], &base))
+                .await?;
+            Ok(views
+                .get(&a.id)
+                .map(|v| json!(super::entities::Account::from_view(v, svc.base_url())))
+                .unwrap_or(Value::Null))
+        }
+        None => Ok(Value::Null),
+    }
+}
+
+async fn rules(State(svc): State<Services>) -> Result<Json<Value>, AppError> {
+    Ok(Json(rule_entities(&*instance::info(&svc).await?)))
+}
 
 async fn v1(State(svc): State<Services>) -> Result<Response, AppError> {
+    let info = instance::info(&svc).await?;
     let users = accounts::count_local(&svc).await?;
     let posts = stories::count_local(&svc).await?;
     let base = svc.base_url();
     Ok(Json(json!({
         "uri": svc.config.domain,
-        "title": "Tidings",
-        "short_description": DESCRIPTION,
-        "description": DESCRIPTION,
-        "email": "",
+        "title": info.name,
+        "short_description": info.short_description,
+        "description": info.about(),
+        "email": info.contact_email().unwrap_or(""),
         "version": version_string(),
         "urls": { "streaming_api": null },
         "stats": { "user_count": users, "status_count": posts, "domain_count": 0 },
         "thumbnail": null,
         "languages": ["en"],
-        "registrations": true,
+        "registrations": info.registrations.is_open(),
         "approval_required": false,
         "invites_enabled": false,
         "configuration": configuration(),
-        "contact_account": null,
-        "rules": [],
+        "contact_account": contact_account(&svc, &info).await?,
+        "rules": rule_entities(&info),
         "source_url": format!("{base}/"),
     }))
     .into_response())
 }
 
 async fn v2(State(svc): State<Services>) -> Result<Response, AppError> {
+    let info = instance::info(&svc).await?;
     let users = accounts::count_local(&svc).await?;
     Ok(Json(json!({
         "domain": svc.config.domain,
-        "title": "Tidings",
+        "title": info.name,
         "version": version_string(),
         "source_url": format!("{}/", svc.base_url()),
-        "description": DESCRIPTION,
+        "description": info.short_description,
         "usage": { "users": { "active_month": users } },
         "thumbnail": { "url": null },
         "icon": [],
         "languages": ["en"],
         "configuration": configuration(),
-        "registrations": { "enabled": true, "approval_required": false, "message": null, "url": null },
-        "contact": { "email": "", "account": null },
-        "rules": [],
+        "registrations": {
+            "enabled": info.registrations.is_open(),
+            "approval_required": false,
+            "message": (!info.registrations.is_open()).then_some("Sign-ups are closed on this server."),
+            "url": null
+        },
+        "contact": {
+            "email": info.contact_email().unwrap_or(""),
+            "account": contact_account(&svc, &info).await?
+        },
+        "rules": rule_entities(&info),
         "api_versions": { "mastodon": 2 },
     }))
     .into_response())

@@ -7,7 +7,7 @@ pub const MAX_LEN: usize = 30;
 
 /// Names that would collide with our own routes or actors.
 const RESERVED: &[&str] = &[
-    "actor", "admin", "api", "inbox", "instance", "nodeinfo", "oauth", "root", "settings",
+    "about", "actor", "admin", "api", "inbox", "instance", "nodeinfo", "oauth", "root", "settings",
     "static", "support", "tidings",
 ];
 

@@ -18,8 +18,6 @@ pub const REPOSITORY: Option<&str> = match option_env!("CARGO_PKG_REPOSITORY") {
     Some(r) if !r.is_empty() => Some(r),
     _ => None,
 };
-/// The instance's name, as `/api/v1/instance` gives it.
-pub const NODE_NAME: &str = "Tidings";
 
 const CONTENT_20: &str =
     "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.0#\"";
@@ -54,6 +52,7 @@ pub async fn well_known(State(svc): State<Services>) -> Response {
 
 async fn document(svc: &Services, v21: bool) -> Result<NodeInfo, super::FedError> {
     let stats = store::stats(svc).await?;
+    let info = crate::service::instance::info(svc).await?;
     Ok(NodeInfo {
         version: if v21 { "2.1" } else { "2.0" }.into(),
         software: Software {
@@ -64,7 +63,7 @@ async fn document(svc: &Services, v21: bool) -> Result<NodeInfo, super::FedError
         },
         protocols: vec!["activitypub".into()],
         services: NodeServices::default(),
-        open_registrations: true,
+        open_registrations: info.registrations.is_open(),
         usage: Usage {
             users: UsageUsers {
                 total: stats.users,
@@ -74,7 +73,8 @@ async fn document(svc: &Services, v21: bool) -> Result<NodeInfo, super::FedError
             local_posts: stats.local_posts,
         },
         metadata: NodeMetadata {
-            node_name: NODE_NAME.into(),
+            node_name: info.name.clone(),
+            node_description: info.short_description.clone(),
         },
     })
 }

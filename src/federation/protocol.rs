@@ -127,6 +127,8 @@ pub struct UsageUsers {
 #[serde(rename_all = "camelCase")]
 pub struct NodeMetadata {
     pub node_name: String,
+    #[serde(default)]
+    pub node_description: String,
 }
 
 // ---------------------------------------------------------------- actors

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod crypto;
 pub mod follows;
 pub mod identity;
+pub mod instance;
 pub mod moderation;
 pub mod notification_feed;
 pub mod notifications;
@@ -52,6 +53,8 @@ pub struct Services {
     pub signers: Arc<crate::federation::signers::SignerCache>,
     /// Bounds the password hashes in flight (see `crypto::PasswordGate`).
     pub passwords: Arc<crypto::PasswordGate>,
+    /// The instance's settings as last read (see `instance`).
+    pub instance: Arc<instance::InstanceCache>,
 }
 
 impl Services {
@@ -77,6 +80,7 @@ impl Services {
             instance_key: Arc::default(),
             signers: Arc::default(),
             passwords: Arc::new(crypto::PasswordGate::for_this_machine()),
+            instance: Arc::default(),
         }
     }
 

@@ -11,7 +11,7 @@ use super::context::{Ctx, SESSION_COOKIE};
 use super::pages::{FormErrors, JoinPage, LoginPage, render, render_status};
 use crate::error::AppError;
 use crate::service::accounts::{self, Registration};
-use crate::service::{Services, sessions};
+use crate::service::{Services, instance, sessions};
 
 /// Only same-site paths are allowed as targets after login and after forms (no open
 /// redirects): a path that starts with exactly one `/`, with no control characters (tab and
@@ -70,12 +70,23 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub async fn join_form(ctx: Ctx) -> Result<Response, AppError> {
-    render(&JoinPage {
-        ctx: &ctx,
-        username: String::new(),
-        errors: FormErrors::none(),
-    })
+pub async fn join_form(State(svc): State<Services>, ctx: Ctx) -> Result<Response, AppError> {
+    let info = instance::info(&svc).await?;
+    render_status(
+        if info.registrations.is_open() {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        },
+        &JoinPage {
+            ctx: &ctx,
+            username: String::new(),
+            rules: &info.rules,
+            accepted: false,
+            open: info.registrations.is_open(),
+            errors: FormErrors::none(),
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -86,6 +97,9 @@ pub struct JoinForm {
     username: String,
     #[serde(default)]
     password: String,
+    /// The checkbox accepting the rules (when there are rules).
+    #[serde(default)]
+    accept_rules: Option<String>,
 }
 
 pub async fn join(
@@ -95,6 +109,34 @@ pub async fn join(
     Form(form): Form<JoinForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf)?;
+    let info = instance::info(&svc).await?;
+    let accepted = form.accept_rules.is_some();
+    let page = |errors| JoinPage {
+        ctx: &ctx,
+        username: form.username.clone(),
+        rules: &info.rules,
+        accepted,
+        open: info.registrations.is_open(),
+        errors,
+    };
+    if !info.registrations.is_open() {
+        return render_status(
+            StatusCode::FORBIDDEN,
+            &page(FormErrors::with_general(
+                "Sign-ups are closed on this server.",
+            )),
+        );
+    }
+    if !info.rules.is_empty() && !accepted {
+        let e = AppError::field(
+            "accept_rules",
+            "Please read the rules and accept them to join.",
+        );
+        return render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(FormErrors::from_error(e)?),
+        );
+    }
     let reg = Registration {
         username: form.username.clone(),
         password: form.password,
@@ -109,11 +151,7 @@ pub async fn join(
         }
         Err(e) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &JoinPage {
-                ctx: &ctx,
-                username: form.username,
-                errors: FormErrors::from_error(e)?,
-            },
+            &page(FormErrors::from_error(e)?),
         ),
     }
 }

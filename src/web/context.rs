@@ -207,7 +207,13 @@ pub async fn layer(State(svc): State<Services>, mut req: Request, next: Next) ->
         csrf: csrf.clone(),
         theme,
         path: path.clone(),
-        site_name: "Tidings".into(),
+        site_name: match crate::service::instance::info(&svc).await {
+            Ok(info) => info.name.as_str().into(),
+            Err(e) => {
+                e.log();
+                "Tidings".into()
+            }
+        },
         asset_version: ASSET_VERSION,
         session_token: token,
         unread,

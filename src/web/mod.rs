@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod context;
+pub mod instance;
 pub mod moderation;
 pub mod oauth;
 pub mod pages;
@@ -51,6 +52,11 @@ pub fn router(svc: Services) -> Router {
     Router::new()
         .route("/", get(stories::front_page))
         .route("/join", get(auth::join_form).post(auth::join))
+        .route("/about", get(instance::about))
+        .route(
+            "/admin/instance",
+            get(instance::settings_form).post(instance::save_settings),
+        )
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/submit", get(stories::new_form).post(stories::create))

@@ -193,6 +193,28 @@ pub struct StoryFormPage<'a> {
 pub struct JoinPage<'a> {
     pub ctx: &'a Ctx,
     pub username: String,
+    /// The rules to accept (none: no checkbox).
+    pub rules: &'a [String],
+    pub accepted: bool,
+    /// Sign-ups are open (else the page says they are closed, with no form).
+    pub open: bool,
+    pub errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "about.html")]
+pub struct AboutPage<'a> {
+    pub ctx: &'a Ctx,
+    pub domain: &'a str,
+    pub info: &'a crate::service::instance::InstanceInfo,
+}
+
+#[derive(Template)]
+#[template(path = "instance_settings.html")]
+pub struct InstanceSettingsPage<'a> {
+    pub ctx: &'a Ctx,
+    pub form: super::instance::SettingsForm,
+    pub saved: bool,
     pub errors: FormErrors,
 }
 

@@ -18,6 +18,7 @@ mod federation_inbox;
 mod federation_outgoing;
 mod federation_trust;
 mod http_front;
+mod instance;
 mod moderation;
 mod oauth;
 mod peer_content;
