@@ -30,6 +30,8 @@ pub struct Application {
     delivery: tokio::task::JoinHandle<()>,
     /// Prunes the inbox's record of received activity ids; stopped when serving ends.
     pruning: tokio::task::JoinHandle<()>,
+    /// The metrics listener (`--metrics-listen`), bound but not yet serving.
+    metrics: Option<TcpListener>,
 }
 
 impl Application {
@@ -69,6 +71,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let metrics =
+            match config.metrics_listen {
+                Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {addr} (--metrics-listen): {e}")
+                })?),
+                None => None,
+            };
         let services = Services::new(db, config);
         let router = router(services.clone());
         let delivery = crate::federation::delivery::start(services.clone());
@@ -80,7 +89,13 @@ impl Application {
             services,
             delivery,
             pruning,
+            metrics,
         })
+    }
+
+    /// The address `/metrics` is served on, when `--metrics-listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -101,6 +116,9 @@ impl Application {
     ) -> anyhow::Result<()> {
         let _worker = AbortOnDrop(self.delivery);
         let _pruning = AbortOnDrop(self.pruning);
+        let _metrics = self
+            .metrics
+            .map(|l| AbortOnDrop(crate::metrics::serve(self.services.clone(), l)));
         let limits = ConnectionLimits {
             header_read_timeout: self.services.config.header_read_timeout,
             max_connections: self.services.config.max_connections,
@@ -286,6 +304,11 @@ pub fn router(services: Services) -> Router {
     crate::api::router(services.clone())
         .merge(crate::federation::router(services.clone()))
         .merge(crate::web::router(services.clone()))
+        .merge(
+            Router::new()
+                .route("/health", axum::routing::get(crate::metrics::health))
+                .with_state(services.clone()),
+        )
         // ActivityPub requests for HTML page URLs (`/@name`, `/stories/{id}`) get JSON.
         .layer(axum::middleware::from_fn_with_state(
             services.clone(),
@@ -302,6 +325,10 @@ pub fn router(services: Services) -> Router {
             Duration::from_secs(30),
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            crate::metrics::layer,
+        ))
 }
 
 /// The Content-Security-Policy of HTML pages: scripts and styles only from files of this

@@ -145,6 +145,10 @@ pub struct Settings {
         global = true
     )]
     pub inbox_retention_days: u32,
+    /// Serve Prometheus metrics at `GET /metrics` on this address (e.g. `127.0.0.1:9100`),
+    /// apart from the public port. Off by default.
+    #[arg(long, env = "TIDINGS_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<String>,
 }
 
 /// Validated configuration.
@@ -176,6 +180,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long received activity ids are remembered.
     pub inbox_retention: chrono::Duration,
+    /// Where `GET /metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -248,6 +254,14 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(s.header_read_timeout),
             max_connections: s.max_connections,
             trusted_proxies: parse_trusted_proxies(&s.trusted_proxies)?,
+            metrics_listen: match &s.metrics_listen {
+                Some(a) => {
+                    Some(a.parse().map_err(|e| {
+                        anyhow::anyhow!("invalid --metrics-listen address {a:?}: {e}")
+                    })?)
+                }
+                None => None,
+            },
             inbox_retention: match s.inbox_retention_days {
                 0 => anyhow::bail!("invalid --inbox-retention-days 0: give days, at least 1"),
                 days => chrono::Duration::days(i64::from(days)),
@@ -340,6 +354,7 @@ mod tests {
             max_connections: 512,
             trusted_proxies: Vec::new(),
             inbox_retention_days: 14,
+            metrics_listen: None,
         }
     }
 

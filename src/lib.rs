@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod federation;
 pub mod http_limit;
+pub mod metrics;
 pub mod service;
 pub mod tls;
 pub mod web;

@@ -213,6 +213,11 @@ impl Db {
         self.backend
     }
 
+    /// Connections in the pool and how many are idle (for metrics).
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where

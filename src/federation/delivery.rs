@@ -376,6 +376,7 @@ async fn record_all(
                 delivered.push(row.id);
             }
             Err(error) => {
+                svc.metrics.delivery_failed(&host_of(&row.inbox_url));
                 let attempts = row.attempts + 1;
                 let next: NaiveDateTime = now + backoff(attempts);
                 if next - row.created_at > GIVE_UP_AFTER {
@@ -398,6 +399,7 @@ async fn record_all(
             }
         }
     }
+    svc.metrics.delivered(delivered.len() as u64);
     svc.db
         .write(move |conn| {
             if !delivered.is_empty() {

@@ -55,6 +55,8 @@ pub struct Services {
     pub passwords: Arc<crypto::PasswordGate>,
     /// The instance's settings as last read (see `instance`).
     pub instance: Arc<instance::InstanceCache>,
+    /// Counters and histograms for `/metrics` (see `crate::metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Services {
@@ -81,6 +83,7 @@ impl Services {
             signers: Arc::default(),
             passwords: Arc::new(crypto::PasswordGate::for_this_machine()),
             instance: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

@@ -202,6 +202,7 @@ async fn second_process(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
         max_connections: 512,
         trusted_proxies: Vec::new(),
         inbox_retention_days: 14,
+        metrics_listen: None,
     };
     let config = tidings::config::Config::from_settings(&settings).unwrap();
     let url = config.database_url.clone();

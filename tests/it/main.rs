@@ -17,6 +17,7 @@ mod federation_fixtures;
 mod federation_inbox;
 mod federation_outgoing;
 mod federation_trust;
+mod health_metrics;
 mod http_front;
 mod instance;
 mod moderation;

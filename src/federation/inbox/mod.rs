@@ -68,10 +68,23 @@ pub async fn user_inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> FedResult {
-    if local_accounts::find_local(&svc, &name).await?.is_none() {
-        return Err(AppError::not_found().into());
-    }
-    receive(&svc, &method, &uri, &headers, &body).await
+    let answer = if local_accounts::find_local(&svc, &name).await?.is_none() {
+        Err(AppError::not_found().into())
+    } else {
+        receive(&svc, &method, &uri, &headers, &body).await
+    };
+    counted(&svc, answer)
+}
+
+/// Counts the answer for `tidings_inbox_activities_total`.
+fn counted(svc: &Services, answer: FedResult) -> FedResult {
+    let status = match &answer {
+        Ok(res) => res.status(),
+        Err(super::FedError::App(e)) => e.status(),
+        Err(super::FedError::Gone(_)) => StatusCode::GONE,
+    };
+    svc.metrics.inbox_answered(status);
+    answer
 }
 
 /// `POST /inbox`: the shared inbox.
@@ -82,7 +95,8 @@ pub async fn shared_inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> FedResult {
-    receive(&svc, &method, &uri, &headers, &body).await
+    let answer = receive(&svc, &method, &uri, &headers, &body).await;
+    counted(&svc, answer)
 }
 
 fn verify(

@@ -102,6 +102,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://ADDR` of `/metrics` when started with `metrics_listen`.
+    pub metrics_base: Option<String>,
     pub svc: Services,
     stop: Option<oneshot::Sender<()>>,
     // Dropped last: the server stops before its database goes.
@@ -136,6 +138,7 @@ impl TestApp {
             max_connections: 512,
             trusted_proxies: Vec::new(),
             inbox_retention_days: 14,
+            metrics_listen: None,
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();
@@ -151,6 +154,7 @@ impl TestApp {
             "http"
         };
         let base = format!("{scheme}://{}", app.local_addr());
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         let svc = app.services.clone();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.run_until(async {
@@ -158,6 +162,7 @@ impl TestApp {
         }));
         TestApp {
             base,
+            metrics_base,
             svc,
             stop: Some(tx),
             db,
