@@ -32,6 +32,8 @@ pub struct Application {
     pruning: tokio::task::JoinHandle<()>,
     /// The metrics listener (`--metrics-listen`), bound but not yet serving.
     metrics: Option<TcpListener>,
+    /// Handles ended polls (notifications, last Update); stopped when serving ends.
+    polls: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -82,6 +84,7 @@ impl Application {
         let router = router(services.clone());
         let delivery = crate::federation::delivery::start(services.clone());
         let pruning = crate::federation::inbox::start_pruning(services.clone());
+        let polls = crate::service::polls::start_closing(services.clone());
         Ok(Application {
             listener,
             tls,
@@ -90,6 +93,7 @@ impl Application {
             delivery,
             pruning,
             metrics,
+            polls,
         })
     }
 
@@ -119,6 +123,7 @@ impl Application {
         let _metrics = self
             .metrics
             .map(|l| AbortOnDrop(crate::metrics::serve(self.services.clone(), l)));
+        let _polls = AbortOnDrop(self.polls);
         let limits = ConnectionLimits {
             header_read_timeout: self.services.config.header_read_timeout,
             max_connections: self.services.config.max_connections,

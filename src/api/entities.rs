@@ -359,7 +359,7 @@ impl Status {
             favourites_count: p.engagement.up,
             replies_count: p.replies_count,
             reblog: None,
-            poll: None,
+            poll: p.poll.as_ref().map(super::polls::poll_value),
             card: None,
             language: None,
             text: None,
@@ -475,6 +475,7 @@ pub fn notification_type(kind: &str) -> &'static str {
         "reaction" => "pleroma:emoji_reaction",
         "reblog" => "reblog",
         "follow" => "follow",
+        "poll" => "poll",
         _ => "status",
     }
 }
@@ -487,6 +488,7 @@ pub fn kinds_of_type(t: &str) -> &'static [&'static str] {
         "pleroma:emoji_reaction" | "emoji_reaction" => &["reaction"],
         "reblog" => &["reblog"],
         "follow" => &["follow"],
+        "poll" => &["poll"],
         _ => &[],
     }
 }

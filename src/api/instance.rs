@@ -52,10 +52,10 @@ fn configuration() -> Value {
             "video_matrix_limit": 0
         },
         "polls": {
-            "max_options": 0,
-            "max_characters_per_option": 0,
-            "min_expiration": 0,
-            "max_expiration": 0
+            "max_options": crate::service::polls::MAX_OPTIONS,
+            "max_characters_per_option": crate::service::polls::MAX_OPTION_CHARS,
+            "min_expiration": crate::service::polls::MIN_EXPIRATION,
+            "max_expiration": crate::service::polls::MAX_EXPIRATION
         },
         "translation": { "enabled": false }
     })

@@ -9,6 +9,7 @@ pub mod misc;
 pub mod notifications;
 pub mod oauth;
 pub mod params;
+pub mod polls;
 pub mod statuses;
 pub mod timelines;
 
@@ -34,6 +35,7 @@ pub fn router(svc: Services) -> Router {
         .merge(oauth::routes())
         .merge(instance::routes())
         .merge(statuses::routes())
+        .merge(polls::routes())
         .merge(timelines::routes())
         .merge(accounts::routes())
         .merge(notifications::routes())

@@ -10,7 +10,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::entities::{Account, Context, EmojiReaction, Status, StatusSource};
-use super::params::{opt_flag, opt_id, page_url, path_id, range};
+use super::params::{opt_flag, opt_id, page_url, path_id, range, string_list};
+use super::polls::{PollParams, opt_seconds};
 use super::{ApiForm, Auth, Paging, paged};
 use crate::error::AppError;
 use crate::service::posts::{self, NewStatus};
@@ -58,15 +59,41 @@ struct StatusForm {
     visibility: Option<String>,
     /// Our extension: the story's headline (otherwise the first line of `status`).
     headline: Option<String>,
+    /// A poll, form-encoded (`poll[options][]`, `poll[expires_in]`, `poll[multiple]`,
+    /// `poll[hide_totals]`)…
+    #[serde(rename = "poll[options][]", deserialize_with = "string_list")]
+    poll_options: Vec<String>,
+    #[serde(rename = "poll[expires_in]", deserialize_with = "opt_seconds")]
+    poll_expires_in: Option<i64>,
+    #[serde(rename = "poll[multiple]", deserialize_with = "opt_flag")]
+    poll_multiple: Option<bool>,
+    #[serde(rename = "poll[hide_totals]", deserialize_with = "opt_flag")]
+    poll_hide_totals: Option<bool>,
+    /// … or as a JSON object.
+    poll: Option<PollParams>,
+}
+
+impl StatusForm {
+    /// The `poll[…]` parameters, however they came.
+    fn poll_params(&mut self) -> PollParams {
+        PollParams {
+            options: std::mem::take(&mut self.poll_options),
+            expires_in: self.poll_expires_in,
+            multiple: self.poll_multiple,
+            hide_totals: self.poll_hide_totals,
+        }
+        .merge(self.poll.take())
+    }
 }
 
 async fn create(
     State(svc): State<Services>,
     auth: Auth,
     headers: HeaderMap,
-    ApiForm(form): ApiForm<StatusForm>,
+    ApiForm(mut form): ApiForm<StatusForm>,
 ) -> Result<Json<Status>, AppError> {
     let user = auth.user("write:statuses")?;
+    let poll = form.poll_params().into_poll()?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -82,6 +109,7 @@ async fn create(
             visibility: form.visibility,
             idempotency_key: key,
             headline: form.headline,
+            poll,
         },
     )
     .await?;
@@ -112,9 +140,12 @@ async fn update(
     State(svc): State<Services>,
     auth: Auth,
     Path(id): Path<String>,
-    ApiForm(form): ApiForm<StatusForm>,
+    ApiForm(mut form): ApiForm<StatusForm>,
 ) -> Result<Json<Status>, AppError> {
     let user = auth.user("write:statuses")?;
+    if form.poll_params().into_poll()?.is_some() {
+        return Err(AppError::field("poll", "A poll cannot be edited."));
+    }
     let view = posts::update_status(
         &svc,
         user,

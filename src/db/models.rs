@@ -360,3 +360,31 @@ pub struct Delivery {
     pub created_at: NaiveDateTime,
     pub delivered_at: Option<NaiveDateTime>,
 }
+
+/// A poll row (see `schema::polls`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::polls)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct Poll {
+    pub post_id: i64,
+    pub options: String,
+    pub counts: String,
+    pub multiple: bool,
+    pub expires_at: Option<NaiveDateTime>,
+    pub voters_count: Option<i64>,
+    pub closed: bool,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One choice of a voter in a poll.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::poll_votes)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct PollVote {
+    pub id: i64,
+    pub ap_id: String,
+    pub post_id: i64,
+    pub account_id: i64,
+    pub choice: i32,
+    pub created_at: NaiveDateTime,
+}

@@ -301,7 +301,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A post's poll (its id is the post's): titles and counts as JSON arrays.
+    polls (post_id) {
+        post_id -> BigInt,
+        options -> Text,
+        counts -> Text,
+        multiple -> Bool,
+        expires_at -> Nullable<Timestamp>,
+        voters_count -> Nullable<BigInt>,
+        closed -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// One row per choice of a voter in a poll.
+    poll_votes (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        post_id -> BigInt,
+        account_id -> BigInt,
+        choice -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
+diesel::joinable!(polls -> posts (post_id));
+diesel::joinable!(poll_votes -> posts (post_id));
 diesel::joinable!(mentions -> posts (post_id));
 diesel::joinable!(account_keys -> accounts (account_id));
 diesel::joinable!(announces -> posts (post_id));
@@ -336,4 +364,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     announces,
     mentions,
+    polls,
+    poll_votes,
 );

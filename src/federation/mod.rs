@@ -14,6 +14,7 @@ pub mod nodeinfo;
 pub mod notes;
 pub mod objects;
 pub mod outbox;
+pub mod polls;
 pub mod protocol;
 pub mod resolve;
 pub mod signatures;

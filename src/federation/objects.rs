@@ -183,7 +183,7 @@ pub fn note(urls: &Urls, post: &PostView, parent_ap_id: Option<String>) -> Note 
         href: urls.actor(&m.username),
     }));
     let spoiler = post.spoiler_text.trim();
-    Note {
+    let note = Note {
         context: None,
         id: post.ap_id.clone(),
         kind: "Note".into(),
@@ -199,7 +199,13 @@ pub fn note(urls: &Urls, post: &PostView, parent_ap_id: Option<String>) -> Note 
         sensitive: post.sensitive || !spoiler.is_empty(),
         tag,
         replies: Some(format!("{}/replies", post.ap_id)),
-    }
+        one_of: None,
+        any_of: None,
+        end_time: None,
+        closed: None,
+        voters_count: None,
+    };
+    super::polls::with_poll(note, post.poll.as_ref())
 }
 
 /// A note standing alone (with its `@context`).

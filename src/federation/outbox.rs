@@ -42,12 +42,12 @@ pub enum PostEvent {
     Deleted,
 }
 
-fn key_id(actor: &str) -> String {
+pub(super) fn key_id(actor: &str) -> String {
     format!("{actor}#main-key")
 }
 
 /// A local account (not suspended), or `None` for remote ones.
-fn local_account(conn: &mut DbConn, id: i64) -> Result<Option<Account>, AppError> {
+pub(super) fn local_account(conn: &mut DbConn, id: i64) -> Result<Option<Account>, AppError> {
     Ok(accounts::table
         .find(id)
         .filter(accounts::domain.is_null())
@@ -56,7 +56,7 @@ fn local_account(conn: &mut DbConn, id: i64) -> Result<Option<Account>, AppError
 }
 
 /// The remote accounts among `ids` (not suspended) as (shared inbox or inbox).
-fn inboxes_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>, AppError> {
+pub(super) fn inboxes_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>, AppError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -73,7 +73,7 @@ fn inboxes_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>, AppError> {
 }
 
 /// The accounts whose follow of `account_id` was accepted.
-fn accepted_followers(conn: &mut DbConn, account_id: i64) -> Result<Vec<i64>, AppError> {
+pub(super) fn accepted_followers(conn: &mut DbConn, account_id: i64) -> Result<Vec<i64>, AppError> {
     Ok(follows::table
         .filter(follows::followed_id.eq(account_id))
         .filter(follows::state.eq("accepted"))
@@ -82,7 +82,7 @@ fn accepted_followers(conn: &mut DbConn, account_id: i64) -> Result<Vec<i64>, Ap
 }
 
 /// Queues `activity` once for each distinct inbox, never for our own domain.
-fn fan_out(
+pub(super) fn fan_out(
     conn: &mut DbConn,
     urls: &Urls,
     inboxes: impl IntoIterator<Item = String>,

@@ -43,7 +43,8 @@ pub fn object_context() -> Value {
         {
             "Hashtag": "as:Hashtag",
             "sensitive": "as:sensitive",
-            "toot": "http://joinmastodon.org/ns#"
+            "toot": "http://joinmastodon.org/ns#",
+            "votersCount": "toot:votersCount"
         }
     ])
 }
@@ -212,6 +213,39 @@ pub struct Note {
     /// The id of the collection of direct replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replies: Option<String>,
+    /// A poll (`Question`): its options when one may be chosen…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<PollChoice>>,
+    /// … or when several may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<PollChoice>>,
+    /// When the poll ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// When the poll ended (set once it has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// How many accounts voted (Mastodon's `toot:votersCount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voters_count: Option<i64>,
+}
+
+/// One option of a `Question`: a `Note` named after it, its votes as the `totalItems`
+/// of its `replies`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PollChoice {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub replies: PollReplies,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollReplies {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub total_items: i64,
 }
 
 /// A `Hashtag` or a `Mention` in an object's `tag`.

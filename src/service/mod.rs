@@ -13,6 +13,7 @@ pub mod moderation;
 pub mod notification_feed;
 pub mod notifications;
 pub mod oauth;
+pub mod polls;
 pub mod posts;
 pub mod reactions;
 pub mod relationships;

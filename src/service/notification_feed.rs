@@ -24,6 +24,7 @@ pub const ALL_KINDS: &[&str] = &[
     "reaction",
     "reblog",
     "follow",
+    "poll",
 ];
 
 #[derive(Debug, Clone)]

@@ -26,6 +26,8 @@ pub enum Kind {
     Reblog,
     /// Someone followed your account.
     Follow,
+    /// A poll you voted in or wrote has ended.
+    Poll,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Reaction => "reaction",
             Kind::Reblog => "reblog",
             Kind::Follow => "follow",
+            Kind::Poll => "poll",
         }
     }
 }
@@ -94,6 +97,8 @@ impl NotificationView {
             "reaction" => format!("reacted {} to your post", self.detail),
             "reblog" => "boosted your post".to_owned(),
             "follow" => "followed you".to_owned(),
+            "poll" if self.detail == "own" => "your poll has ended".to_owned(),
+            "poll" => "a poll you voted in has ended".to_owned(),
             other => other.to_owned(),
         }
     }

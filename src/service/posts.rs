@@ -75,6 +75,8 @@ pub struct PostView {
     pub bookmarked: bool,
     /// Set when the post is shown as someone's boost (timelines, `reblog`).
     pub boost: Option<super::boosts::BoostView>,
+    /// Its poll, as the viewer sees it.
+    pub poll: Option<super::polls::PollView>,
 }
 
 impl PostView {
@@ -120,7 +122,7 @@ pub fn load_posts(
     Ok(ids.iter().filter_map(|id| views.remove(id)).collect())
 }
 
-/// Builds views for post rows already loaded (same order), in at most twelve queries.
+/// Builds views for post rows already loaded (same order), in at most fourteen queries.
 pub fn assemble_posts(
     conn: &mut DbConn,
     rows: Vec<Post>,
@@ -235,6 +237,9 @@ pub fn assemble_posts(
             .collect()
     };
 
+    let post_authors: Vec<(i64, i64)> = rows.iter().map(|p| (p.id, p.account_id)).collect();
+    let mut polls = super::polls::load(conn, &post_authors, viewer)?;
+
     let bookmarked: HashSet<i64> = match viewer {
         Some(viewer) => bookmarks::table
             .filter(bookmarks::account_id.eq(viewer))
@@ -283,6 +288,7 @@ pub fn assemble_posts(
                     || p.thread_root_id.is_some_and(|r| removed_roots.contains(&r)),
                 bookmarked: bookmarked.contains(&p.id),
                 boost: None,
+                poll: polls.remove(&p.id),
                 id: p.id,
                 ap_id: p.ap_id,
                 local: p.local,
@@ -387,6 +393,8 @@ pub struct PostExtras {
     /// The client's `Idempotency-Key`: the same key from the same account within
     /// [`IDEMPOTENCY_HOURS`] returns the first post instead of making a second one.
     pub idempotency_key: Option<String>,
+    /// A poll to attach (checked).
+    pub poll: Option<super::polls::NewPoll>,
 }
 
 /// The error that rolls back a second post with an idempotency key already used.
@@ -411,7 +419,7 @@ fn find_idempotent(conn: &mut DbConn, account_id: i64, key: &str) -> Result<Opti
         .optional()?)
 }
 
-/// Stores a post's visibility and idempotency key; called by `stories` and `replies`
+/// Stores a post's visibility, idempotency key and poll; called by `stories` and `replies`
 /// inside the transaction that inserted the post (the warning is in the row itself).
 pub(crate) fn apply_extras(
     conn: &mut DbConn,
@@ -457,6 +465,9 @@ pub(crate) fn apply_extras(
             Err(e) => return Err(AppError::internal(e)),
         }
     }
+    if let Some(poll) = &extras.poll {
+        super::polls::insert(conn, post_id, poll)?;
+    }
     Ok(())
 }
 
@@ -475,6 +486,8 @@ pub struct NewStatus {
     /// Our extension: the headline of a story. Without it the first line of the text is
     /// the headline and the rest the body.
     pub headline: Option<String>,
+    /// `poll[…]`: a poll to attach.
+    pub poll: Option<super::polls::NewPoll>,
 }
 
 fn check_visibility(v: Option<&str>) -> Result<Option<String>, AppError> {
@@ -546,6 +559,7 @@ pub async fn create_status(
         warning,
         visibility: None,
         idempotency_key: key.clone(),
+        poll: status.poll,
     };
     let made = match status.in_reply_to_id {
         Some(parent) => {

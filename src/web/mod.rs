@@ -6,6 +6,7 @@ pub mod instance;
 pub mod moderation;
 pub mod oauth;
 pub mod pages;
+pub mod polls;
 pub mod posts;
 pub mod profiles;
 pub mod search;
@@ -73,6 +74,7 @@ pub fn router(svc: Services) -> Router {
         .route("/posts/{id}/react", post(posts::react))
         .route("/posts/{id}/unreact", post(posts::unreact))
         .route("/posts/{id}/reply", post(posts::reply))
+        .route("/polls/{id}/vote", post(polls::vote))
         .route("/replies/{id}", get(posts::show_reply))
         .route("/replies/{id}/delete", post(posts::delete_reply))
         .route("/notifications", get(posts::notifications_page))

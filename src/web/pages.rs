@@ -166,6 +166,8 @@ pub struct StoryPage<'a> {
     /// A rejected reply's text and the reason, shown in the reply form.
     pub draft: ReplyDraft,
     pub error: String,
+    /// The polls of the story and its replies.
+    pub polls: crate::service::polls::PollMap,
 }
 
 /// What was typed in a reply form (kept when it is shown again with an error).
@@ -174,6 +176,8 @@ pub struct ReplyDraft {
     pub body: String,
     /// The content warning ("" for none).
     pub warning: String,
+    /// The poll fields.
+    pub poll: super::polls::PollDraft,
 }
 
 #[derive(Template)]
@@ -186,6 +190,8 @@ pub struct StoryFormPage<'a> {
     /// The content warning ("" for none).
     pub spoiler_text: String,
     pub errors: FormErrors,
+    /// The poll fields (new stories only).
+    pub poll: super::polls::PollDraft,
 }
 
 #[derive(Template)]
@@ -299,6 +305,8 @@ pub struct ReplyPageView<'a> {
     pub draft: ReplyDraft,
     pub error: String,
     pub palette: &'static [&'static str],
+    /// The polls of the replies shown.
+    pub polls: crate::service::polls::PollMap,
 }
 
 #[derive(Template)]

@@ -113,6 +113,8 @@ pub struct ReplyForm {
     /// The optional content warning.
     #[serde(default)]
     spoiler_text: String,
+    #[serde(flatten)]
+    poll: super::polls::PollDraft,
 }
 
 /// Publishes a reply; a rejected one comes back on the parent's reply page with the text kept.
@@ -125,7 +127,15 @@ pub async fn reply(
     let parent = parse_id(&id)?;
     ctx.check_csrf(&form.csrf)?;
     let user = ctx.require_user()?;
-    match replies::reply(&svc, user, parent, &form.body, &form.spoiler_text).await {
+    let made = match form.poll.to_poll() {
+        Ok(None) => replies::reply(&svc, user, parent, &form.body, &form.spoiler_text).await,
+        Ok(Some(poll)) => {
+            let (b, w) = (&form.body, &form.spoiler_text);
+            crate::service::polls::create_reply(&svc, user, parent, b, w, poll).await
+        }
+        Err(e) => Err(e),
+    };
+    match made {
         Ok(new_id) => Ok(Redirect::to(&format!("/replies/{new_id}")).into_response()),
         Err(e) if !e.field_errors().is_empty() => {
             let message = e.public_message();
@@ -136,6 +146,7 @@ pub async fn reply(
                 ReplyDraft {
                     body: form.body,
                     warning: form.spoiler_text,
+                    poll: form.poll,
                 },
                 message,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -156,7 +167,7 @@ async fn reply_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     match replies::get(svc, parent, ctx.user.as_ref().map(|u| u.id)).await {
-        Ok(page) => render_reply_page(ctx, page, draft, error, status),
+        Ok(page) => render_reply_page(svc, ctx, page, draft, error, status).await,
         Err(e) if matches!(e.kind, crate::error::ErrorKind::NotFound) => {
             // The parent is a story: show its page with the form filled in again.
             super::stories::story_page(svc, ctx, parent, None, draft, error, status).await
@@ -165,7 +176,8 @@ async fn reply_page(
     }
 }
 
-fn render_reply_page(
+async fn render_reply_page(
+    svc: &Services,
     ctx: &Ctx,
     mut page: ReplyPage,
     draft: ReplyDraft,
@@ -174,6 +186,9 @@ fn render_reply_page(
 ) -> Result<Response, AppError> {
     let mut replies = vec![page.reply.clone()];
     replies.append(&mut page.below);
+    let ids = replies.iter().map(|r| r.id).collect();
+    let viewer = ctx.user.as_ref().map(|u| u.id);
+    let polls = crate::service::polls::for_posts(svc, ids, viewer).await?;
     render_status(
         status,
         &ReplyPageView {
@@ -183,6 +198,7 @@ fn render_reply_page(
             draft,
             error,
             palette: PALETTE,
+            polls,
         },
     )
 }
@@ -195,12 +211,14 @@ pub async fn show_reply(
     let id = parse_id(&id)?;
     let page = replies::get(&svc, id, ctx.user.as_ref().map(|u| u.id)).await?;
     render_reply_page(
+        &svc,
         &ctx,
         page,
         ReplyDraft::default(),
         String::new(),
         StatusCode::OK,
     )
+    .await
 }
 
 pub async fn delete_reply(

@@ -11,6 +11,7 @@ use super::context::Ctx;
 use super::pages::{
     FormErrors, IndexPage, ReplyDraft, StoryFormPage, StoryPage, TagPage, render, render_status,
 };
+use super::polls::PollDraft;
 use crate::domain::reaction::PALETTE;
 use crate::domain::text::is_valid_tag;
 use crate::error::AppError;
@@ -118,6 +119,9 @@ pub async fn story_page(
         None => false,
     };
     let can_edit = ctx.user.as_ref().is_some_and(|u| u.id == story.author.id);
+    let mut with_polls: Vec<i64> = replies.iter().map(|r| r.id).collect();
+    with_polls.push(story.id);
+    let polls = crate::service::polls::for_posts(svc, with_polls, viewer).await?;
     render_status(
         status,
         &StoryPage {
@@ -130,6 +134,7 @@ pub async fn story_page(
             palette: PALETTE,
             draft,
             error,
+            polls,
         },
     )
 }
@@ -143,6 +148,7 @@ pub async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
         body: String::new(),
         spoiler_text: String::new(),
         errors: FormErrors::none(),
+        poll: PollDraft::default(),
     })
 }
 
@@ -157,6 +163,8 @@ pub struct StoryForm {
     /// The optional content warning.
     #[serde(default)]
     spoiler_text: String,
+    #[serde(flatten)]
+    poll: PollDraft,
 }
 
 pub async fn create(
@@ -166,7 +174,17 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf)?;
     let user = ctx.require_user()?;
-    match stories::create(&svc, user, &form.headline, &form.body, &form.spoiler_text).await {
+    let made = match form.poll.to_poll() {
+        Ok(None) => {
+            stories::create(&svc, user, &form.headline, &form.body, &form.spoiler_text).await
+        }
+        Ok(Some(poll)) => {
+            let (h, b, w) = (&form.headline, &form.body, &form.spoiler_text);
+            crate::service::polls::create_story(&svc, user, h, b, w, poll).await
+        }
+        Err(e) => Err(e),
+    };
+    match made {
         Ok(id) => Ok(Redirect::to(&format!("/stories/{id}")).into_response()),
         Err(e) => rerender(&ctx, None, form, e),
     }
@@ -188,6 +206,7 @@ fn rerender(
             body: form.body,
             spoiler_text: form.spoiler_text,
             errors: FormErrors::from_error(e)?,
+            poll: form.poll,
         },
     )
 }
@@ -213,6 +232,7 @@ pub async fn edit_form(
         body: story.body,
         spoiler_text: story.spoiler_text,
         errors: FormErrors::none(),
+        poll: PollDraft::default(),
     })
 }
 

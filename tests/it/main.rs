@@ -23,6 +23,7 @@ mod instance;
 mod moderation;
 mod oauth;
 mod peer_content;
+mod polls;
 mod search;
 mod stories;
 mod tls;

@@ -9,6 +9,7 @@ mod announces;
 mod follows;
 mod notes;
 pub mod parse;
+pub mod polls;
 mod reports;
 mod votes;
 mod writer;
@@ -400,6 +401,8 @@ pub(crate) enum Prepared {
     Edit(Box<notes::Resolved>),
     /// `Update` of the actor itself.
     Actor(Box<RemoteActor>),
+    /// `Create` of votes on our polls.
+    PollVotes(Vec<polls::IncomingVote>),
 }
 
 impl Prepared {
@@ -408,7 +411,7 @@ impl Prepared {
         let notes: &[notes::Resolved] = match self {
             Prepared::Notes(chain) => chain,
             Prepared::Edit(note) => std::slice::from_ref(note),
-            Prepared::Nothing | Prepared::Actor(_) => &[],
+            Prepared::Nothing | Prepared::Actor(_) | Prepared::PollVotes(_) => &[],
         };
         notes
             .iter()
@@ -503,6 +506,7 @@ fn apply(
 ) -> Result<(), AppError> {
     match (kind, prepared) {
         ("Create", Prepared::Notes(chain)) => notes::create(conn, ctx, chain, known),
+        ("Create", Prepared::PollVotes(votes)) => polls::apply_votes(conn, ctx, votes),
         ("Update", Prepared::Edit(note)) => notes::update(conn, ctx, note, known),
         ("Update", Prepared::Actor(actor)) => {
             upsert_actor(conn, actor)?;

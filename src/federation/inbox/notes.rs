@@ -81,6 +81,10 @@ pub(super) async fn prepare_create(
     signer: &Account,
     activity: &Value,
 ) -> Result<Prepared, FedError> {
+    // Votes on our polls (a Note named after an option, or an array of them).
+    if let Some(votes) = super::polls::prepare_votes(svc, activity).await? {
+        return Ok(votes);
+    }
     let kind = activity.get("object").and_then(type_of).unwrap_or("");
     // An array of objects (GoToSocial sends poll votes so): accepted and not stored,
     // as on Mastodon (polls are not supported here, and one Create stores one post).
@@ -330,8 +334,9 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
             }
             // Tags are made only for a note that is stored.
             let tags = ensure_tag_names_in_tx(conn, note.hashtags.clone(), known)?;
-            insert_reply(
+            insert_reply_with_poll(
                 conn,
+                note,
                 &NewReply {
                     id,
                     author_id: r.author_id,
@@ -376,6 +381,9 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
             if !stored {
                 return Ok(());
             }
+            if let Some(poll) = &note.poll {
+                crate::service::polls::store_remote(conn, id, poll)?;
+            }
             if r.unresolved {
                 diesel::update(posts::table.find(id))
                     .set(posts::in_reply_to_uri.eq(note.in_reply_to.as_deref()))
@@ -387,6 +395,19 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
             Ok(())
         }
     }
+}
+
+/// [`insert_reply`], then the note's poll.
+fn insert_reply_with_poll(
+    conn: &mut DbConn,
+    note: &IncomingNote,
+    reply: &NewReply<'_>,
+) -> Result<(), AppError> {
+    insert_reply(conn, reply)?;
+    if let Some(poll) = &note.poll {
+        crate::service::polls::store_remote(conn, reply.id, poll)?;
+    }
+    Ok(())
 }
 
 /// `Update` of a note: its content, headline and tags, from its author only. An Update of
@@ -408,6 +429,13 @@ pub(super) fn update(
         )));
     }
     let post = lock_post(conn, post.id)?;
+    if let Some(poll) = &note.poll {
+        crate::service::polls::refresh_remote(conn, post.id, poll)?;
+        // Only the counts changed (Mastodon's Update of a poll): not an edit.
+        if post.content_html == note.content_html {
+            return Ok(());
+        }
+    }
     if post.in_reply_to_id.is_none() {
         diesel::update(posts::table.find(post.id))
             .set(posts::headline.eq(Some(note.headline())))

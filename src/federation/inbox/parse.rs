@@ -64,6 +64,8 @@ pub struct IncomingNote {
     pub text: String,
     /// `name` (Articles and Pages: the title).
     pub name: Option<String>,
+    /// The poll of a `Question`.
+    pub poll: Option<crate::service::polls::RemotePoll>,
     /// The content warning ("" for none): `summary` (or the first of `summaryMap`) of a
     /// `Note` or `Question`, as plain text, at most [`MAX_CONTENT_WARNING`] characters.
     /// The `summary` of an `Article` or `Page` is an excerpt, not a warning (as on
@@ -325,6 +327,7 @@ pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
         url,
         content_html,
         text,
+        poll: super::polls::parse_question(object),
         name,
         sensitive: !spoiler_text.is_empty()
             || object.get("sensitive").and_then(Value::as_bool) == Some(true),
