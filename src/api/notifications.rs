@@ -125,9 +125,14 @@ mod tests {
             types: vec![],
             exclude_types: vec!["mention".into(), "pleroma:emoji_reaction".into()],
         };
-        assert_eq!(kinds_for(&q), ["vote", "reblog", "follow"]);
+        assert_eq!(kinds_for(&q), ["vote", "reblog", "follow", "poll"]);
         let q = TypesQuery {
             types: vec!["poll".into()],
+            exclude_types: vec![],
+        };
+        assert_eq!(kinds_for(&q), ["poll"]);
+        let q = TypesQuery {
+            types: vec!["status".into()],
             exclude_types: vec![],
         };
         assert!(kinds_for(&q).is_empty());
