@@ -323,3 +323,81 @@ async fn a_report_about_a_remote_post_reaches_its_moderators() {
     .await
     .assert_contains("Miracle cure sold here");
 }
+
+fn option_votes(poll: &Value, i: usize) -> i64 {
+    poll["options"][i]["votes_count"].as_i64().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poll_on_alpha_counts_votes_from_beta_and_gamma_and_both_see_the_counts() {
+    let net = Network::start().await;
+    let news = net.alpha().user(&net, "newsMNC", false).await;
+    let bob = net.beta().user(&net, "bob", false).await;
+    let carol = net.gamma().user(&net, "carol", false).await;
+    for (user, what) in [(&bob, "beta"), (&carol, "gamma")] {
+        let id = user.follow(&news.handle).await;
+        user.wait_until_following(&id, &format!("{what}'s follow is accepted"))
+            .await;
+    }
+
+    // A poll on alpha reaches both followers as a Question.
+    let poll = news
+        .post(
+            "/api/v1/statuses",
+            json!({"headline": "Ferry or bridge?", "status": "Which should the island keep?",
+                   "poll": {"options": ["Ferry", "Bridge"], "expires_in": 3600}}),
+        )
+        .await;
+    let poll_id = poll["id"].as_str().unwrap().to_owned();
+    let at_beta = eventually("the poll reaches bob", || bob.in_home("Ferry or bridge?")).await;
+    let at_gamma = eventually("the poll reaches carol", || {
+        carol.in_home("Ferry or bridge?")
+    })
+    .await;
+    assert_eq!(
+        at_beta["poll"]["options"][1]["title"], "Bridge",
+        "{at_beta}"
+    );
+    assert_eq!(at_beta["poll"]["voted"], false);
+    let beta_id = at_beta["poll"]["id"].as_str().unwrap().to_owned();
+    let gamma_id = at_gamma["poll"]["id"].as_str().unwrap().to_owned();
+
+    // Bob votes on beta (a Note to alpha); alpha counts it and it is not a reply there.
+    let mine = bob
+        .post(
+            &format!("/api/v1/polls/{beta_id}/votes"),
+            json!({"choices": [1]}),
+        )
+        .await;
+    assert_eq!(mine["own_votes"], json!([1]));
+    eventually("alpha counts bob's vote", || async {
+        let p = news.get(&format!("/api/v1/polls/{poll_id}")).await;
+        (option_votes(&p, 1) == 1).then_some(p)
+    })
+    .await;
+    let s = news.status(&poll_id).await.unwrap();
+    assert_eq!(count(&s, "replies_count"), 0, "{s}");
+
+    // Carol votes on gamma; beta learns of it only through alpha's Update(Question).
+    carol
+        .post(
+            &format!("/api/v1/polls/{gamma_id}/votes"),
+            json!({"choices": [0]}),
+        )
+        .await;
+    eventually("alpha counts carol's vote", || async {
+        let p = news.get(&format!("/api/v1/polls/{poll_id}")).await;
+        (option_votes(&p, 0) == 1 && count(&p, "voters_count") == 2).then_some(p)
+    })
+    .await;
+    let at_beta = eventually(
+        "beta shows the new counts after Update(Question)",
+        || async {
+            let p = bob.get(&format!("/api/v1/polls/{beta_id}")).await;
+            (option_votes(&p, 0) == 1 && option_votes(&p, 1) == 1).then_some(p)
+        },
+    )
+    .await;
+    assert_eq!(at_beta["voters_count"], 2, "{at_beta}");
+    assert_eq!(at_beta["own_votes"], json!([1]));
+}
