@@ -92,9 +92,10 @@ pub(crate) struct IncomingVote {
     pub option: String,
 }
 
-/// A `Note` shaped as a vote: a `name`, an `inReplyTo`, an id, and no content.
+/// A `Note` (or Pleroma's `Answer`) shaped as a vote: a `name`, an `inReplyTo`, an id,
+/// and no content.
 fn vote_shape(object: &Value) -> Option<IncomingVote> {
-    if type_of(object) != Some("Note") {
+    if !matches!(type_of(object), Some("Note" | "Answer")) {
         return None;
     }
     let content = object.get("content").and_then(Value::as_str).unwrap_or("");
@@ -205,6 +206,9 @@ mod tests {
         let v = json!({"type": "Note", "id": "https://a/v/1", "attributedTo": "https://a/u",
             "inReplyTo": "https://b/stories/1", "name": "Yes"});
         assert_eq!(vote_shape(&v).unwrap().option, "Yes");
+        let mut answer = v.clone();
+        answer["type"] = "Answer".into();
+        assert_eq!(vote_shape(&answer).unwrap().poll, "https://b/stories/1");
         let mut with_content = v.clone();
         with_content["content"] = "<p>a reply</p>".into();
         assert_eq!(vote_shape(&with_content), None);
