@@ -29,6 +29,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", redact(&config.database_url));
             Ok(())
         }
+        Command::Backup { dir } => {
+            let (url, data) = (config.database_url.clone(), config.data_dir.clone());
+            let out = dir.clone();
+            let s =
+                tokio::task::spawn_blocking(move || crate::db::backup::backup(&url, &data, &out))
+                    .await??;
+            println!(
+                "backed up {} rows in {} tables (schema {}){} to {}",
+                s.rows(),
+                s.manifest.tables.len(),
+                s.manifest.schema_version,
+                media_note(s.media_files),
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Restore { dir } => {
+            let (url, data) = (config.database_url.clone(), config.data_dir.clone());
+            let from = dir.clone();
+            let s =
+                tokio::task::spawn_blocking(move || crate::db::backup::restore(&url, &data, &from))
+                    .await??;
+            println!(
+                "restored {} rows in {} tables{} from {} (taken {}); start `tidings serve` with this database",
+                s.rows(),
+                s.manifest.tables.len(),
+                media_note(s.media_files),
+                dir.display(),
+                s.manifest.created_at
+            );
+            Ok(())
+        }
         Command::Instance(cmd) => {
             let db = connect(&config).await?;
             identity::settle(&db, &mut config, Settle::ReadOnly).await?;
@@ -78,6 +110,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+fn media_note(files: usize) -> String {
+    if files == 0 {
+        String::new()
+    } else {
+        format!(" and {files} media files")
     }
 }
 

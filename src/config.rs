@@ -31,6 +31,12 @@ pub enum Command {
     /// registrations).
     #[command(subcommand)]
     Instance(InstanceCommand),
+    /// Write a consistent backup of the database (and the media folder) into DIR, a new
+    /// or empty folder, while the server runs. PostgreSQL needs pg_dump.
+    Backup { dir: PathBuf },
+    /// Restore a backup from DIR into an empty database (a new data folder, or an empty
+    /// PostgreSQL database). PostgreSQL needs pg_restore.
+    Restore { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

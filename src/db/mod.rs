@@ -2,6 +2,7 @@
 //!
 //! Everything above this module talks to [`Db`]; it knows nothing of HTTP or federation.
 
+pub mod backup;
 mod checkpoint;
 pub mod ids;
 pub mod models;

@@ -7,6 +7,7 @@ mod common;
 
 mod accounts;
 mod api;
+mod backup;
 mod boosts;
 mod cli;
 mod community;
