@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use crate::app::Application;
-use crate::config::{Cli, Command, Config, InstanceCommand, UserCommand};
+use crate::config::{Cli, Command, Config, DbCommand, InstanceCommand, UserCommand};
 use crate::db::Db;
 use crate::service::identity::{self, Settle};
 use crate::service::{Services, accounts, instance};
@@ -27,6 +27,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = connect(&config).await?;
             identity::settle(&db, &mut config, Settle::ReadOnly).await?;
             println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Db(DbCommand::Copy { to }) => {
+            let from = config.database_url.clone();
+            let target = to.clone();
+            let copied =
+                tokio::task::spawn_blocking(move || copy_with_progress(&from, &target)).await??;
+            let rows: i64 = copied.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "copied {rows} rows in {} tables; every count checked. Serve from PostgreSQL now:\n  tidings --database-url '{}' serve",
+                copied.tables.len(),
+                redact(&to)
+            );
             Ok(())
         }
         Command::Backup { dir } => {
@@ -111,6 +124,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `db::copy::copy` with a progress bar per table (indicatif; hidden when standard error is
+/// not a terminal, where a line per table is printed instead).
+fn copy_with_progress(from: &str, to: &str) -> anyhow::Result<crate::db::copy::Copied> {
+    use crate::db::copy::Progress;
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut bar: Option<ProgressBar> = None;
+    let style = ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} rows")
+        .expect("valid template")
+        .progress_chars("=> ");
+    let result = crate::db::copy::copy(from, to, &mut |p| match p {
+        Progress::Table { name, rows } => {
+            if let Some(b) = bar.take() {
+                b.finish();
+            }
+            if !tty {
+                eprintln!("copying {name}: {rows} rows");
+            }
+            let b = ProgressBar::with_draw_target(
+                Some(rows.max(0) as u64),
+                if tty {
+                    ProgressDrawTarget::stderr()
+                } else {
+                    ProgressDrawTarget::hidden()
+                },
+            );
+            b.set_style(style.clone());
+            b.set_message(name.to_owned());
+            bar = Some(b);
+        }
+        Progress::Rows(n) => {
+            if let Some(b) = &bar {
+                b.inc(n);
+            }
+        }
+    });
+    if let Some(b) = bar.take() {
+        b.finish();
+    }
+    result
 }
 
 fn media_note(files: usize) -> String {

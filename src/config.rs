@@ -31,12 +31,27 @@ pub enum Command {
     /// registrations).
     #[command(subcommand)]
     Instance(InstanceCommand),
+    /// Database tools.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Write a consistent backup of the database (and the media folder) into DIR, a new
     /// or empty folder, while the server runs. PostgreSQL needs pg_dump.
     Backup { dir: PathBuf },
     /// Restore a backup from DIR into an empty database (a new data folder, or an empty
     /// PostgreSQL database). PostgreSQL needs pg_restore.
     Restore { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy the whole SQLite database (--database-url or --data-dir) into an empty
+    /// PostgreSQL database, verifying every table's row count; then serve with
+    /// `--database-url` set to it.
+    Copy {
+        /// The PostgreSQL database: postgres://USER@HOST/DB (empty).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,7 +54,7 @@ impl Summary {
     }
 }
 
-fn open(url: &str) -> anyhow::Result<DbConn> {
+pub(crate) fn open(url: &str) -> anyhow::Result<DbConn> {
     let backend = Backend::from_url(url).map_err(anyhow::Error::msg)?;
     let manager = Manager {
         url: match backend {

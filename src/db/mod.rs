@@ -4,6 +4,7 @@
 
 pub mod backup;
 mod checkpoint;
+pub mod copy;
 pub mod ids;
 pub mod models;
 pub mod schema;
@@ -27,6 +28,23 @@ pub enum DbConn {
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The newest migration this version has for `backend`, as recorded in
+/// `__diesel_schema_migrations.version`.
+pub fn latest_migration(backend: Backend) -> String {
+    use diesel::migration::MigrationSource;
+    let versions: Vec<String> = match backend {
+        Backend::Sqlite => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|m| m.iter().map(|m| m.name().version().to_string()).collect())
+                .unwrap_or_default()
+        }
+        Backend::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+            .map(|m| m.iter().map(|m| m.name().version().to_string()).collect())
+            .unwrap_or_default(),
+    };
+    versions.into_iter().max().unwrap_or_default()
+}
 
 /// Which backend a database URL names, decided from its scheme so errors keep their real cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -101,3 +101,104 @@ async fn a_backup_taken_while_serving_restores_into_an_empty_database() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `tidings db copy --to postgres://…` (issue #14, item 8): a SQLite instance moves to an
+/// empty PostgreSQL database with ids, keys and threads unchanged. Runs in the PostgreSQL
+/// pass of the suite (it needs a server to copy to).
+#[tokio::test]
+async fn db_copy_moves_a_sqlite_instance_to_an_empty_postgres_database() {
+    if std::env::var(crate::common::PG_ENV)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        eprintln!(
+            "db copy needs PostgreSQL: runs when {} is set",
+            crate::common::PG_ENV
+        );
+        return;
+    }
+    let app = TestApp::spawn_on(TestDb::sqlite(), |_| {}).await;
+    let mut writer = app.user("harbourmaster").await;
+    let story = writer
+        .post_story("Ferry times", "The ferry leaves at six #harbour")
+        .await;
+    let mut reader = app.user("deckhand").await;
+    let res = reader
+        .post_form(
+            &format!("/posts/{story}/reply"),
+            &[("body", "Is it on time today?")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let reply: i64 = res
+        .location()
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('#').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{}", res.location()));
+    let res = writer
+        .post_form(
+            &format!("/posts/{reply}/reply"),
+            &[("body", "Yes, on time.")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let account = tidings::service::accounts::find_local(&app.svc, "harbourmaster")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let target = TestDb::new();
+    assert!(target.is_postgres());
+    let data = temp("data");
+    let out = tidings(&app.db, &data, &["db", "copy", "--to", target.url()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("every count checked"), "{said}");
+    assert!(said.contains("--database-url"), "{said}");
+
+    // Again into the now non-empty database: refused in one line.
+    let out = tidings(&app.db, &data, &["db", "copy", "--to", target.url()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not empty"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let moved = TestApp::spawn_on(target, |s| {
+        s.domain = None;
+        s.scheme = None;
+    })
+    .await;
+    assert_eq!(moved.svc.config.base_url(), "http://tidings.test");
+    let page = moved.browser().get(&format!("/stories/{story}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    page.assert_contains("Ferry times");
+    page.assert_contains("Is it on time today?");
+    page.assert_contains("Yes, on time.");
+    let again = tidings::service::accounts::find_local(&moved.svc, "harbourmaster")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.ap_id, account.ap_id);
+    assert_eq!(again.private_key_pem, account.private_key_pem);
+    // Full-text search works on the copy (PostgreSQL's own index of the posts).
+    moved
+        .browser()
+        .get("/search?q=ferry")
+        .await
+        .assert_contains("Ferry times");
+    let mut b = moved.browser();
+    let res = b
+        .post_form(
+            "/login",
+            &[("username", "deckhand"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let _ = std::fs::remove_dir_all(&data);
+}

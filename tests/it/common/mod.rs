@@ -70,6 +70,14 @@ impl TestDb {
         }
     }
 
+    /// A SQLite database whatever backend the tests run on (e.g. the source of `db copy`).
+    pub fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(format!("tidings-test-{}", random_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("tidings.db").display());
+        TestDb::Sqlite { dir, url }
+    }
+
     pub fn url(&self) -> &str {
         match self {
             TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
