@@ -71,7 +71,14 @@ pub async fn negotiate(State(svc): State<Services>, req: Request, next: Next) ->
     let mut res = if wants_activitypub(req.headers()) {
         let res = match target {
             Negotiated::Profile(name) => actors::actor_document(&svc, &name).await,
-            Negotiated::Post(id) => notes::note_document(&svc, &id).await,
+            Negotiated::Post(id) => {
+                let asker = notes::Asker {
+                    method: req.method(),
+                    uri: req.uri(),
+                    headers: req.headers(),
+                };
+                notes::note_document(&svc, &id, asker).await
+            }
         };
         res.unwrap_or_else(IntoResponse::into_response)
     } else {

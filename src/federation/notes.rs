@@ -1,16 +1,18 @@
 //! Stories and replies as `Note`s, and their `replies` collections.
 
 use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method, Uri};
 
 use super::actors::{PageQuery, collection, collection_page};
 use super::store::{self, Fetched};
 use super::{FedError, FedResult, activity_json, objects, urls};
 use crate::error::AppError;
 use crate::service::Services;
+use crate::service::visibility::{self, Audience};
 
-/// A post as anyone may fetch it: local, the kind of post its path names, public or
-/// unlisted, not removed by a moderator. A deleted post is `Gone` with its Tombstone.
-async fn fetchable(svc: &Services, path: &str) -> Result<Fetched, FedError> {
+/// A local post of the kind its path names, not removed by a moderator. A deleted post is
+/// `Gone` with its Tombstone.
+async fn local_post_at(svc: &Services, path: &str) -> Result<Fetched, FedError> {
     let (kind, id) = path
         .trim_start_matches('/')
         .split_once('/')
@@ -28,15 +30,61 @@ async fn fetchable(svc: &Services, path: &str) -> Result<Fetched, FedError> {
     if post.deleted {
         return Err(FedError::Gone(objects::tombstone(&post.ap_id)));
     }
-    if post.removed || !matches!(post.visibility.as_str(), "public" | "unlisted") {
+    if post.removed {
         return Err(AppError::not_found().into());
     }
     Ok(found)
 }
 
-/// The `Note` at a post's path (`/stories/{id}` or `/replies/{id}`).
-pub async fn note_document(svc: &Services, path: &str) -> FedResult {
-    let found = fetchable(svc, path).await?;
+/// A post as anyone may fetch it: public or unlisted (see [`local_post_at`]).
+async fn fetchable(svc: &Services, path: &str) -> Result<Fetched, FedError> {
+    let found = local_post_at(svc, path).await?;
+    if !visibility::is_open(&found.post.visibility) {
+        return Err(AppError::not_found().into());
+    }
+    Ok(found)
+}
+
+/// What a GET of one of our objects carries to prove who asks (a signature).
+pub struct Asker<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+}
+
+/// The `Note` at a post's path (`/stories/{id}` or `/replies/{id}`). Public and unlisted
+/// ones to anyone; followers-only and direct ones only to a signed request whose signer,
+/// or an account on its server, may see the post (`visibility::server_may_see`);
+/// otherwise 404, as for a post that does not exist. Public posts never check signatures.
+pub async fn note_document(svc: &Services, path: &str, asker: Asker<'_>) -> FedResult {
+    let found = local_post_at(svc, path).await?;
+    if !visibility::is_open(&found.post.visibility) {
+        let Ok(signer) =
+            super::inbox::signed_by(svc, asker.method, asker.uri, asker.headers, None).await
+        else {
+            return Err(AppError::not_found().into());
+        };
+        let post = &found.post;
+        let (post_id, author_id, vis) = (post.id, post.author.id, post.visibility.clone());
+        let allowed = svc
+            .db
+            .run(move |conn| {
+                visibility::server_may_see(
+                    conn,
+                    signer.id,
+                    signer.domain.as_deref(),
+                    Audience {
+                        post_id,
+                        author_id,
+                        visibility: &vis,
+                    },
+                )
+            })
+            .await?;
+        if !allowed {
+            return Err(AppError::not_found().into());
+        }
+    }
     Ok(activity_json(&objects::note_document(
         &urls(svc),
         &found.post,

@@ -4,7 +4,7 @@
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::{Services, lock_post};
+use super::{Services, lock_post, visibility};
 use crate::db::models::{Account, Bookmark, Marker};
 use crate::db::schema::{bookmarks, markers};
 use crate::db::{ids, is_unique_violation};
@@ -17,7 +17,8 @@ pub async fn bookmark(svc: &Services, account: &Account, post_id: i64) -> Result
     let done = svc
         .db
         .write(move |conn| {
-            lock_post(conn, post_id)?;
+            let post = lock_post(conn, post_id)?;
+            visibility::ensure(conn, Some(account_id), post.audience())?;
             let exists = bookmarks::table
                 .filter(bookmarks::account_id.eq(account_id))
                 .filter(bookmarks::post_id.eq(post_id))

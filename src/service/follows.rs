@@ -18,6 +18,7 @@ pub async fn follow_story(
     svc.db
         .write(move |conn| {
             let post = lock_post(conn, story_id)?;
+            super::visibility::ensure(conn, Some(account_id), post.audience())?;
             if post.in_reply_to_id.is_some() {
                 return Err(AppError::bad_request("Only stories can be followed."));
             }

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod stories;
 pub mod timelines;
 pub mod views;
+pub mod visibility;
 pub mod votes;
 
 use std::sync::Arc;

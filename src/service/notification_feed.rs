@@ -7,7 +7,7 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::Services;
-use super::posts::{PostView, load_posts};
+use super::posts::{PostView, load_seen};
 use super::relationships::{AccountView, load_accounts};
 use super::timelines::{Paged, Range, keyset};
 use crate::db::DbConn;
@@ -52,7 +52,7 @@ fn assemble(
     let actors = load_accounts(conn, &actor_ids, base)?;
     let post_ids: Vec<i64> = rows.iter().filter_map(|n| n.post_id).collect();
     let posts: std::collections::HashMap<i64, PostView> =
-        load_posts(conn, &post_ids, Some(viewer), base)?
+        load_seen(conn, &post_ids, Some(viewer), base)?
             .into_iter()
             .map(|p| (p.id, p))
             .collect();

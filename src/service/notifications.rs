@@ -149,17 +149,23 @@ pub async fn list(
                 .into_iter()
                 .map(|a| (a.id, a))
                 .collect();
-            let posts: HashMap<i64, Post> = posts::table
+            let loaded: Vec<Post> = posts::table
                 .filter(posts::id.eq_any(&post_ids))
-                .load::<Post>(conn)?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect();
+                .load::<Post>(conn)?;
+            // A notification about a post the account may not see is not shown.
+            let posts: HashMap<i64, Post> =
+                super::visibility::keep_visible(conn, Some(account_id), loaded, Post::audience)?
+                    .into_iter()
+                    .map(|p| (p.id, p))
+                    .collect();
             let items = rows
                 .into_iter()
                 .filter_map(|n| {
                     let actor = actors.get(&n.actor_id)?.clone();
-                    let post = n.post_id.and_then(|id| posts.get(&id));
+                    let post = match n.post_id {
+                        Some(id) => Some(posts.get(&id)?),
+                        None => None,
+                    };
                     Some(NotificationView {
                         id: n.id,
                         kind: n.kind,

@@ -12,6 +12,7 @@ use super::relationships::{AccountView, accounts_page, load_accounts};
 use super::timelines::{Paged, Range, keyset};
 use super::views::{Engagement, TagRef, load_engagement};
 use super::votes::{self, VoteChoice};
+use super::visibility::{self, Audience};
 use super::{Services, reactions, replies, stories};
 use crate::db::models::{Account, IdempotencyKey, Post, PostTag};
 use crate::db::schema::{
@@ -101,7 +102,8 @@ impl PostView {
 }
 
 /// Loads posts by id, in the order given (ids not found are left out), in a fixed
-/// number of queries whatever their number.
+/// number of queries whatever their number. No visibility check: for the server's own
+/// use (federation); what a viewer reads goes through [`load_seen`].
 pub fn load_posts(
     conn: &mut DbConn,
     ids: &[i64],
@@ -120,6 +122,22 @@ pub fn load_posts(
         .map(|v| (v.id, v))
         .collect();
     Ok(ids.iter().filter_map(|id| views.remove(id)).collect())
+}
+
+/// [`load_posts`] keeping only the posts `viewer` may see (`service::visibility`): at
+/// most two more queries, none when all are public or unlisted.
+pub fn load_seen(
+    conn: &mut DbConn,
+    ids: &[i64],
+    viewer: Option<i64>,
+    base_url: &str,
+) -> Result<Vec<PostView>, AppError> {
+    let views = load_posts(conn, ids, viewer, base_url)?;
+    visibility::keep_visible(conn, viewer, views, |v| Audience {
+        post_id: v.id,
+        author_id: v.author.id,
+        visibility: &v.visibility,
+    })
 }
 
 /// Builds views for post rows already loaded (same order), in at most fourteen queries.
@@ -229,6 +247,8 @@ pub fn assemble_posts(
         posts::table
             .filter(posts::in_reply_to_id.eq_any(&reply_ids))
             .filter(posts::deleted_at.is_null())
+            // Counters shown to everybody count public and unlisted posts only.
+            .filter(posts::visibility.eq_any([visibility::PUBLIC, visibility::UNLISTED]))
             .group_by(posts::in_reply_to_id)
             .select((posts::in_reply_to_id, diesel::dsl::count_star()))
             .load::<(Option<i64>, i64)>(conn)?
@@ -324,7 +344,7 @@ pub(crate) fn load_visible(
     viewer: Option<i64>,
     base: &str,
 ) -> Result<PostView, AppError> {
-    load_posts(conn, &[id], viewer, base)?
+    load_seen(conn, &[id], viewer, base)?
         .pop()
         .filter(PostView::visible)
         .ok_or_else(AppError::not_found)
@@ -353,7 +373,7 @@ pub async fn get_statuses(
     let base = svc.base_url().to_owned();
     svc.db
         .run(move |conn| {
-            Ok(load_posts(conn, &ids, viewer, &base)?
+            Ok(load_seen(conn, &ids, viewer, &base)?
                 .into_iter()
                 .filter(PostView::visible)
                 .collect())
@@ -700,7 +720,7 @@ pub async fn context(
         .run(move |conn| {
             let mut all = ancestors.clone();
             all.extend(&descendants);
-            let mut views: HashMap<i64, PostView> = load_posts(conn, &all, viewer, &base)?
+            let mut views: HashMap<i64, PostView> = load_seen(conn, &all, viewer, &base)?
                 .into_iter()
                 .filter(PostView::visible)
                 .map(|v| (v.id, v))

@@ -4,7 +4,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::notifications::{self, Kind};
-use super::{Services, lock_post};
+use super::{Services, lock_post, visibility};
 use crate::db::models::{Account, Reaction};
 use crate::db::schema::reactions;
 use crate::db::{DbConn, ids};
@@ -25,6 +25,7 @@ pub async fn react(
     let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
+            visibility::ensure_id(conn, Some(account_id), post_id)?;
             let added = add_reaction(conn, account_id, post_id, &emoji, |id| {
                 format!("{ap_base}/{id}")
             })?;
@@ -108,7 +109,8 @@ pub async fn unreact(
     let urls = crate::federation::urls(svc);
     svc.db
         .write(move |conn| {
-            lock_post(conn, post_id)?;
+            let post = lock_post(conn, post_id)?;
+            visibility::ensure(conn, Some(account_id), post.audience())?;
             outbox::unreacting(conn, &urls, account_id, post_id, &emoji)?;
             diesel::delete(
                 reactions::table

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use super::Services;
 use super::notifications::{self, Kind};
 use super::timelines::{Paged, Range, keyset};
+use super::visibility::{PUBLIC, UNLISTED};
 use crate::db::models::{Account, Follow};
 use crate::db::schema::{accounts, follows, posts};
 use crate::db::{DbConn, ids, is_unique_violation};
@@ -102,6 +103,8 @@ pub fn load_accounts(
         .filter(posts::account_id.eq_any(ids))
         .filter(posts::deleted_at.is_null())
         .filter(posts::removed_at.is_null())
+        // Shown to everybody: public and unlisted posts only.
+        .filter(posts::visibility.eq_any([PUBLIC, UNLISTED]))
         .group_by(posts::account_id)
         .select((
             posts::account_id,

@@ -9,6 +9,7 @@ use super::notifications::{self, Kind};
 use super::posts::{ContentWarning, PostExtras, apply_extras};
 use super::stories::{ensure_tags, link_tags, rewrite, soft_delete};
 use super::views::{AuthorView, Engagement, load_engagement, warning_text};
+use super::visibility::{self, visible_to};
 use super::{Services, lock_post};
 use crate::db::models::{Account, AccountBrief, NewPost, Post};
 use crate::db::schema::{accounts, posts, story_follows};
@@ -110,6 +111,8 @@ pub async fn reply_with(
             let html = render_with_mentions(&body, &base, &linker);
             let tags = ensure_tags(conn, &body)?;
             write_tx(conn, |conn| {
+                // A post the author may not see cannot be replied to (404).
+                visibility::ensure_id(conn, Some(author_id), parent_id)?;
                 let id = ids::new_id();
                 let ap_id = format!("{base}/replies/{id}");
                 let mentioned: Vec<i64> = mentioned.values().map(|(id, _)| *id).collect();
@@ -170,6 +173,7 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
     } else {
         lock_post(conn, root_id)?
     };
+    let audience = r.visibility.unwrap_or(&root.visibility);
     diesel::insert_into(posts::table)
         .values(&NewPost {
             id,
@@ -182,16 +186,19 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
             content_html: r.content_html,
             in_reply_to_id: Some(parent.id),
             thread_root_id: Some(root_id),
-            visibility: r.visibility.unwrap_or(&root.visibility),
+            visibility: audience,
             created_at: r.created_at,
             updated_at: r.created_at,
             spoiler_text: &r.warning.spoiler_text,
             sensitive: r.warning.sensitive,
         })
         .execute(conn)?;
-    diesel::update(posts::table.find(root_id))
-        .set(posts::reply_count.eq(posts::reply_count + 1))
-        .execute(conn)?;
+    // The thread's counter is shown to everybody: public and unlisted replies only.
+    if visibility::is_open(audience) {
+        diesel::update(posts::table.find(root_id))
+            .set(posts::reply_count.eq(posts::reply_count + 1))
+            .execute(conn)?;
+    }
     link_tags(conn, id, r.tags.clone())?;
 
     let mut told: HashSet<i64> = HashSet::from([author_id]);
@@ -368,7 +375,8 @@ pub async fn thread(
 ) -> Result<Vec<ReplyView>, AppError> {
     svc.db
         .run(move |conn| {
-            let rows: Vec<(Post, AccountBrief, Option<NaiveDateTime>)> = posts::table
+            // Replies the viewer may not see are left out, and so are those under them.
+            let query = posts::table
                 .inner_join(accounts::table)
                 .filter(posts::thread_root_id.eq(root_id))
                 .order(posts::id.asc())
@@ -378,7 +386,9 @@ pub async fn thread(
                     AccountBrief::as_select(),
                     accounts::suspended_at,
                 ))
-                .load(conn)?;
+                .into_boxed();
+            let rows: Vec<(Post, AccountBrief, Option<NaiveDateTime>)> =
+                visible_to!(query, viewer).load(conn)?;
             let mut engagement = {
                 let posts: Vec<&Post> = rows.iter().map(|(p, _, _)| p).collect();
                 load_engagement(conn, &posts, viewer)?
@@ -468,6 +478,8 @@ pub async fn get(svc: &Services, id: i64, viewer: Option<i64>) -> Result<ReplyPa
                 return Err(AppError::not_found());
             };
             let root = posts::table.find(root_id).first::<Post>(conn)?;
+            // The story above must be one the viewer may see (its headline is shown).
+            visibility::ensure(conn, viewer, root.audience())?;
             if root.removed_at.is_some() {
                 return Err(AppError::gone());
             }

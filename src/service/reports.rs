@@ -147,11 +147,16 @@ pub async fn account_by_handle(svc: &Services, handle: &str) -> Result<Option<Ac
 }
 
 /// Looks up what would be reported: NotFound when it does not exist, Gone when the post
-/// was deleted or removed.
-pub async fn describe(svc: &Services, target: ReportTarget) -> Result<ReportSubject, AppError> {
+/// was deleted or removed; a post `viewer` may not see is not found.
+pub async fn describe(
+    svc: &Services,
+    target: ReportTarget,
+    viewer: i64,
+) -> Result<ReportSubject, AppError> {
     svc.db
         .run(move |conn| match target {
             ReportTarget::Post(id) => {
+                super::visibility::ensure_id(conn, Some(viewer), id)?;
                 let (post, author) = posts::table
                     .inner_join(accounts::table)
                     .filter(posts::id.eq(id))
@@ -232,6 +237,9 @@ pub async fn create(
     let base_url = svc.base_url().to_owned();
     svc.db
         .write(move |conn| {
+            if let ReportTarget::Post(post_id) = target {
+                super::visibility::ensure_id(conn, Some(reporter_id), post_id)?;
+            }
             let (target_account_id, _) = target_account(conn, target)?;
             if target_account_id == reporter_id {
                 let message = match target {

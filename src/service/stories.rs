@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use super::cache::cached;
 use super::posts::{ContentWarning, PostExtras, apply_extras};
 use super::views::{AuthorView, BoostedBy, StoryView, assemble};
+use super::visibility::{self, visible_to};
 use super::{PAGE_SIZE, Page, Services};
 use crate::db::models::{Account, AccountBrief, NewPost, NewTag, Post, PostTag, Tag};
 use crate::db::schema::{accounts, post_tags, posts, tags};
@@ -414,6 +415,7 @@ pub async fn get(svc: &Services, id: i64, viewer: Option<i64>) -> Result<StoryVi
                 .first::<(Post, AccountBrief)>(conn)
                 .optional()?
                 .ok_or_else(AppError::not_found)?;
+            visibility::ensure(conn, viewer, row.0.audience())?;
             Ok(assemble(conn, vec![row], viewer)?.remove(0))
         })
         .await
@@ -636,33 +638,44 @@ async fn load_by_tag(
 
 /// An account's stories and its boosts of stories, newest first (a boost by when it was
 /// made).
+/// Only the stories `viewer` may see are listed (`service::visibility`).
 pub async fn by_account(
     svc: &Services,
     account_id: i64,
     before: Option<i64>,
+    viewer: Option<i64>,
 ) -> Result<Page<StoryView>, AppError> {
-    let key = format!("account:{account_id}:{}", before.unwrap_or(0));
-    cached(&svc.lists, key, || load_by_account(svc, account_id, before)).await
+    let key = format!(
+        "account:{account_id}:{}:{}",
+        before.unwrap_or(0),
+        viewer.unwrap_or(0)
+    );
+    cached(&svc.lists, key, || {
+        load_by_account(svc, account_id, before, viewer)
+    })
+    .await
 }
 
 async fn load_by_account(
     svc: &Services,
     account_id: i64,
     before: Option<i64>,
+    viewer: Option<i64>,
 ) -> Result<Page<StoryView>, AppError> {
     use crate::db::schema::announces;
     svc.db
         .run(move |conn| {
             let upper = before.unwrap_or(i64::MAX);
-            let rows = listed()
+            let query = listed()
                 .filter(posts::account_id.eq(account_id))
                 .filter(posts::id.lt(upper))
                 .order(posts::id.desc())
                 .limit(PAGE_SIZE + 1)
                 .select((Post::as_select(), AccountBrief::as_select()))
-                .load::<(Post, AccountBrief)>(conn)?;
+                .into_boxed();
+            let rows = visible_to!(query, viewer).load::<(Post, AccountBrief)>(conn)?;
             // Driven by the (account_id, id) index of announces.
-            let boosts: Vec<(i64, i64)> = announces::table
+            let query = announces::table
                 .inner_join(posts::table.inner_join(accounts::table))
                 .filter(announces::account_id.eq(account_id))
                 .filter(announces::id.lt(upper))
@@ -673,7 +686,8 @@ async fn load_by_account(
                 .order(announces::id.desc())
                 .limit(PAGE_SIZE + 1)
                 .select((announces::id, announces::post_id))
-                .load(conn)?;
+                .into_boxed();
+            let boosts: Vec<(i64, i64)> = visible_to!(query, viewer).load(conn)?;
             if boosts.is_empty() {
                 return Ok(page_of(assemble(conn, rows, None)?, PAGE_SIZE));
             }

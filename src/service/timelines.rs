@@ -9,7 +9,8 @@ use diesel::prelude::*;
 
 use super::Services;
 use super::boosts::{BoostRow, merge_page};
-use super::posts::{PostView, load_posts};
+use super::posts::{PostView, load_seen};
+use super::visibility::visible_to;
 use super::stories::find_tag_id;
 use crate::db::schema::{accounts, announces, bookmarks, post_tags, posts, tags, votes};
 use crate::domain::text::normalize_tag;
@@ -154,7 +155,7 @@ async fn posts_page(
     svc.db
         .run(move |conn| {
             let ids = f(conn)?;
-            let items = load_posts(conn, &ids, viewer, &base)?
+            let items = load_seen(conn, &ids, viewer, &base)?
                 .into_iter()
                 .filter(PostView::visible)
                 .collect();
@@ -246,10 +247,11 @@ pub async fn account(
                 .first::<i64>(conn)
                 .optional()?
                 .ok_or_else(AppError::not_found)?;
-            let mut query = listed()
+            let query = listed()
                 .filter(posts::account_id.eq(account_id))
                 .select(posts::id)
                 .into_boxed();
+            let mut query = visible_to!(query, viewer);
             if filter.exclude_replies {
                 query = query.filter(posts::in_reply_to_id.is_null());
             }
@@ -270,14 +272,11 @@ pub async fn account(
             let boosts: Vec<BoostRow> = if filter.exclude_reblogs || filter.tagged.is_some() {
                 Vec::new()
             } else {
-                keyset!(
-                    listed_boosts()
-                        .filter(announces::account_id.eq(account_id))
-                        .select(BOOST_ROW),
-                    announces::id,
-                    range,
-                    conn
-                )
+                let query = listed_boosts()
+                    .filter(announces::account_id.eq(account_id))
+                    .select(BOOST_ROW)
+                    .into_boxed();
+                keyset!(visible_to!(query, viewer), announces::id, range, conn)
             };
             merge_page(conn, post_ids, boosts, &range, viewer, &base)
         })
@@ -297,31 +296,27 @@ pub async fn home(svc: &Services, viewer: i64, range: Range) -> Result<Paged<Pos
                     .filter(follows::state.eq("accepted"))
                     .select(follows::followed_id)
             };
-            let post_ids: Vec<i64> = keyset!(
-                listed()
-                    .filter(
-                        posts::account_id
-                            .eq_any(followed())
-                            .or(posts::account_id.eq(viewer)),
-                    )
-                    .select(posts::id),
-                posts::id,
-                range,
-                conn
-            );
+            let query = listed()
+                .filter(
+                    posts::account_id
+                        .eq_any(followed())
+                        .or(posts::account_id.eq(viewer)),
+                )
+                .select(posts::id)
+                .into_boxed();
+            let post_ids: Vec<i64> =
+                keyset!(visible_to!(query, Some(viewer)), posts::id, range, conn);
             // Driven by the (account_id, id) index of announces.
-            let boosts: Vec<BoostRow> = keyset!(
-                listed_boosts()
-                    .filter(
-                        announces::account_id
-                            .eq_any(followed())
-                            .or(announces::account_id.eq(viewer)),
-                    )
-                    .select(BOOST_ROW),
-                announces::id,
-                range,
-                conn
-            );
+            let query = listed_boosts()
+                .filter(
+                    announces::account_id
+                        .eq_any(followed())
+                        .or(announces::account_id.eq(viewer)),
+                )
+                .select(BOOST_ROW)
+                .into_boxed();
+            let boosts: Vec<BoostRow> =
+                keyset!(visible_to!(query, Some(viewer)), announces::id, range, conn);
             merge_page(conn, post_ids, boosts, &range, Some(viewer), &base)
         })
         .await
@@ -336,19 +331,17 @@ pub async fn favourites(
     let base = svc.base_url().to_owned();
     svc.db
         .run(move |conn| {
-            let rows: Vec<(i64, i64)> = keyset!(
-                votes::table
-                    .inner_join(posts::table.inner_join(accounts::table))
-                    .filter(votes::account_id.eq(viewer))
-                    .filter(votes::value.eq(1))
-                    .filter(posts::deleted_at.is_null())
-                    .filter(posts::removed_at.is_null())
-                    .filter(accounts::suspended_at.is_null())
-                    .select((votes::id, votes::post_id)),
-                votes::id,
-                range,
-                conn
-            );
+            let query = votes::table
+                .inner_join(posts::table.inner_join(accounts::table))
+                .filter(votes::account_id.eq(viewer))
+                .filter(votes::value.eq(1))
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::removed_at.is_null())
+                .filter(accounts::suspended_at.is_null())
+                .select((votes::id, votes::post_id))
+                .into_boxed();
+            let rows: Vec<(i64, i64)> =
+                keyset!(visible_to!(query, Some(viewer)), votes::id, range, conn);
             paged_by_key(conn, rows, viewer, &base)
         })
         .await
@@ -363,18 +356,16 @@ pub async fn bookmarks(
     let base = svc.base_url().to_owned();
     svc.db
         .run(move |conn| {
-            let rows: Vec<(i64, i64)> = keyset!(
-                bookmarks::table
-                    .inner_join(posts::table.inner_join(accounts::table))
-                    .filter(bookmarks::account_id.eq(viewer))
-                    .filter(posts::deleted_at.is_null())
-                    .filter(posts::removed_at.is_null())
-                    .filter(accounts::suspended_at.is_null())
-                    .select((bookmarks::id, bookmarks::post_id)),
-                bookmarks::id,
-                range,
-                conn
-            );
+            let query = bookmarks::table
+                .inner_join(posts::table.inner_join(accounts::table))
+                .filter(bookmarks::account_id.eq(viewer))
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::removed_at.is_null())
+                .filter(accounts::suspended_at.is_null())
+                .select((bookmarks::id, bookmarks::post_id))
+                .into_boxed();
+            let rows: Vec<(i64, i64)> =
+                keyset!(visible_to!(query, Some(viewer)), bookmarks::id, range, conn);
             paged_by_key(conn, rows, viewer, &base)
         })
         .await
@@ -387,7 +378,7 @@ fn paged_by_key(
     base: &str,
 ) -> Result<Paged<PostView>, AppError> {
     let post_ids: Vec<i64> = rows.iter().map(|(_, p)| *p).collect();
-    let items = load_posts(conn, &post_ids, Some(viewer), base)?
+    let items = load_seen(conn, &post_ids, Some(viewer), base)?
         .into_iter()
         .filter(PostView::visible)
         .collect();

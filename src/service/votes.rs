@@ -4,7 +4,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::notifications::{self, Kind};
-use super::{Services, lock_post};
+use super::{Services, lock_post, visibility};
 use crate::db::models::{Account, Vote};
 use crate::db::schema::{posts, votes};
 use crate::db::{DbConn, ids};
@@ -62,7 +62,8 @@ pub async fn vote(
     svc.db
         .write(move |conn| {
             // The vote as it was, read under the post's lock, tells the outbox what to send.
-            lock_post(conn, post_id)?;
+            let post = lock_post(conn, post_id)?;
+            visibility::ensure(conn, Some(voter_id), post.audience())?;
             let before = votes::table
                 .filter(votes::account_id.eq(voter_id))
                 .filter(votes::post_id.eq(post_id))

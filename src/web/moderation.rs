@@ -55,9 +55,9 @@ pub async fn report_form(
     ctx: Ctx,
     Query(q): Query<TargetQuery>,
 ) -> Result<Response, AppError> {
-    ctx.require_user()?;
+    let user = ctx.require_user()?;
     let target = parse_target(&svc, q.post.as_deref(), q.account.as_deref()).await?;
-    let subject = reports::describe(&svc, target).await?;
+    let subject = reports::describe(&svc, target, user.id).await?;
     render(&ReportFormPage {
         ctx: &ctx,
         subject,
@@ -91,7 +91,7 @@ pub async fn create_report(
     ctx.check_csrf(&form.csrf)?;
     let user = ctx.require_user()?;
     let target = parse_target(&svc, form.post.as_deref(), form.account.as_deref()).await?;
-    let subject = reports::describe(&svc, target).await?;
+    let subject = reports::describe(&svc, target, user.id).await?;
     match reports::create(&svc, user, target, &form.reason, form.forward.is_some()).await {
         Ok(id) => {
             tracing::info!(report = id, reporter = %user.username, "report filed");

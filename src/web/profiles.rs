@@ -37,7 +37,8 @@ pub async fn profile(
             .filter(|a| !a.is_local()),
     }
     .ok_or_else(AppError::not_found)?;
-    let page = stories::by_account(&svc, account.id, q.before).await?;
+    let viewer = ctx.user.as_ref().map(|u| u.id);
+    let page = stories::by_account(&svc, account.id, q.before, viewer).await?;
     let bio_html = if account.is_local() {
         render_text(&account.bio, svc.base_url())
     } else {

@@ -106,7 +106,7 @@ fn verify(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Option<&[u8]>,
     pem: &str,
 ) -> Result<(), SignatureError> {
     let path_and_query = uri
@@ -119,7 +119,7 @@ fn verify(
             method,
             &path_and_query,
             headers,
-            Some(body),
+            body,
             pem,
             now,
             DEFAULT_MAX_SKEW,
@@ -132,7 +132,7 @@ fn verify(
                 method,
                 &target,
                 headers,
-                Some(body),
+                body,
                 pem,
                 now,
                 DEFAULT_MAX_SKEW,
@@ -228,22 +228,17 @@ fn same_host(host: &str, domain: &str, scheme: &str) -> bool {
     !host.is_empty() && norm(host) == norm(domain)
 }
 
-/// Checks the signature and the activity, then applies it. Answers 202.
-async fn receive(
+/// The account whose key signed the request (cavage or RFC 9421), for the inbox's POSTs
+/// (`body`: the body, whose digest must be signed) and signed GETs of our objects (`None`).
+/// The request must be addressed to us. Refetches a known actor once when its stored key
+/// fails (keys rotate). A suspended actor is refused.
+pub(crate) async fn signed_by(
     svc: &Services,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
-) -> FedResult {
-    let activity: Value =
-        serde_json::from_slice(body).map_err(|e| bad_request(format!("malformed JSON: {e}")))?;
-    if !activity.is_object() {
-        return Err(bad_request("an activity must be a JSON object"));
-    }
-
-    // Who signed, and is the signature good? Refetch a known actor once when it fails:
-    // keys rotate.
+    body: Option<&[u8]>,
+) -> Result<Account, FedError> {
     let (scheme, key_id) = signature_key_id(headers).map_err(|e| unauthorized(e.to_string()))?;
     check_host(svc, uri, headers)?;
     let actor_url = key_id_to_actor(&key_id).map_err(|e| unauthorized(e.to_string()))?;
@@ -273,6 +268,25 @@ async fn receive(
         return Err(AppError::new(ErrorKind::Denied("the actor is suspended".into())).into());
     }
     svc.signers.put(&key_id, &signer, &pem, generation);
+
+    Ok(signer)
+}
+
+/// Checks the signature and the activity, then applies it. Answers 202.
+async fn receive(
+    svc: &Services,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> FedResult {
+    let activity: Value =
+        serde_json::from_slice(body).map_err(|e| bad_request(format!("malformed JSON: {e}")))?;
+    if !activity.is_object() {
+        return Err(bad_request("an activity must be a JSON object"));
+    }
+
+    let signer = signed_by(svc, method, uri, headers, Some(body)).await?;
 
     // The signer must be the actor, and the activity must come from the actor's server.
     let actor =
