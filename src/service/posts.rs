@@ -11,8 +11,8 @@ use diesel::prelude::*;
 use super::relationships::{AccountView, accounts_page, load_accounts};
 use super::timelines::{Paged, Range, keyset};
 use super::views::{Engagement, TagRef, load_engagement};
-use super::votes::{self, VoteChoice};
 use super::visibility::{self, Audience};
+use super::votes::{self, VoteChoice};
 use super::{Services, reactions, replies, stories};
 use crate::db::models::{Account, IdempotencyKey, Post, PostTag};
 use crate::db::schema::{

@@ -18,9 +18,9 @@ pub(crate) struct Client {
 /// A response read whole, its body parsed as JSON.
 #[derive(Debug)]
 pub(crate) struct Res {
-    status: StatusCode,
-    headers: HeaderMap,
-    json: Value,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) json: Value,
 }
 
 impl Res {
@@ -54,7 +54,7 @@ impl Res {
 }
 
 impl Client {
-    fn anonymous(app: &TestApp) -> Client {
+    pub(crate) fn anonymous(app: &TestApp) -> Client {
         Client {
             base: app.base.clone(),
             http: reqwest::Client::new(),
@@ -97,7 +97,7 @@ impl Client {
             .await
     }
 
-    async fn post(&self, path: &str, body: Value) -> Res {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Res {
         self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
             .await
     }
@@ -117,19 +117,19 @@ impl Client {
             .await
     }
 
-    async fn delete(&self, path: &str) -> Res {
+    pub(crate) async fn delete(&self, path: &str) -> Res {
         self.send(self.http.delete(format!("{}{path}", self.base)))
             .await
     }
 
     /// Posts a status and returns it.
-    async fn status(&self, text: &str) -> Value {
+    pub(crate) async fn status(&self, text: &str) -> Value {
         self.post("/api/v1/statuses", json!({ "status": text }))
             .await
             .ok()
     }
 
-    async fn reply(&self, to: &str, text: &str) -> Value {
+    pub(crate) async fn reply(&self, to: &str, text: &str) -> Value {
         self.post(
             "/api/v1/statuses",
             json!({ "status": text, "in_reply_to_id": to }),

@@ -28,3 +28,4 @@ mod polls;
 mod search;
 mod stories;
 mod tls;
+mod visibility;

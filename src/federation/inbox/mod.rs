@@ -128,16 +128,8 @@ fn verify(
         SignatureScheme::Rfc9421 => {
             let target = Url::parse(&format!("{}{path_and_query}", svc.base_url()))
                 .map_err(|_| SignatureError::Malformed("request target".into()))?;
-            verify_request_rfc9421(
-                method,
-                &target,
-                headers,
-                body,
-                pem,
-                now,
-                DEFAULT_MAX_SKEW,
-            )
-            .map(|_| ())
+            verify_request_rfc9421(method, &target, headers, body, pem, now, DEFAULT_MAX_SKEW)
+                .map(|_| ())
         }
     }
 }
