@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::domain::text::escape;
 use crate::service::bookmarks::MarkerView;
+use crate::service::conversations::ConversationView;
 use crate::service::notification_feed::NotificationEntry;
 use crate::service::posts::{MentionView, PostView, ReactionGroup};
 use crate::service::relationships::{AccountView, Relationship as RelationshipView};
@@ -522,6 +523,30 @@ impl Notification {
             status: n.post.as_ref().map(|p| Status::from_view(p, base)),
             emoji: (n.kind == "reaction").then(|| n.detail.clone()),
             pleroma: PleromaNotification { is_seen: n.read },
+        }
+    }
+}
+
+/// A direct conversation (`/api/v1/conversations`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub unread: bool,
+    pub accounts: Vec<Account>,
+    pub last_status: Status,
+}
+
+impl Conversation {
+    pub fn from_view(c: &ConversationView, base: &str) -> Conversation {
+        Conversation {
+            id: c.id.to_string(),
+            unread: c.unread,
+            accounts: c
+                .accounts
+                .iter()
+                .map(|a| Account::from_view(a, base))
+                .collect(),
+            last_status: Status::from_view(&c.last, base),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod conversations;
 pub mod entities;
 pub mod instance;
 pub mod misc;
@@ -39,6 +40,7 @@ pub fn router(svc: Services) -> Router {
         .merge(timelines::routes())
         .merge(accounts::routes())
         .merge(notifications::routes())
+        .merge(conversations::routes())
         .merge(misc::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(middleware::from_fn(json_errors))

@@ -327,6 +327,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// An account's marks on a direct conversation (by thread root): read, removed.
+    conversation_marks (account_id, root_id) {
+        account_id -> BigInt,
+        root_id -> BigInt,
+        read_up_to -> BigInt,
+        removed_up_to -> BigInt,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(polls -> posts (post_id));
 diesel::joinable!(poll_votes -> posts (post_id));
@@ -366,4 +376,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mentions,
     polls,
     poll_votes,
+    conversation_marks,
 );

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod bookmarks;
 pub mod boosts;
 pub mod cache;
+pub mod conversations;
 pub mod crypto;
 pub mod follows;
 pub mod identity;

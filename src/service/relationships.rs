@@ -51,7 +51,7 @@ pub struct AccountView {
     pub suspended: bool,
     pub followers_count: i64,
     pub following_count: i64,
-    /// Stories and replies that are not deleted or removed.
+    /// Public and unlisted stories and replies that are not deleted or removed.
     pub statuses_count: i64,
     pub last_status_at: Option<NaiveDateTime>,
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod context;
 pub mod instance;
+pub mod messages;
 pub mod moderation;
 pub mod oauth;
 pub mod pages;
@@ -78,6 +79,9 @@ pub fn router(svc: Services) -> Router {
         .route("/replies/{id}", get(posts::show_reply))
         .route("/replies/{id}/delete", post(posts::delete_reply))
         .route("/notifications", get(posts::notifications_page))
+        .route("/messages", get(messages::page))
+        .route("/messages/{id}/read", post(messages::read))
+        .route("/messages/{id}/remove", post(messages::remove))
         .route(
             "/oauth/authorize",
             get(oauth::authorize_form).post(oauth::authorize),

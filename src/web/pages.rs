@@ -318,6 +318,14 @@ pub struct NotificationsPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "messages.html")]
+pub struct MessagesPage<'a> {
+    pub ctx: &'a Ctx,
+    pub items: Vec<crate::service::conversations::ConversationView>,
+    pub next_href: Option<String>,
+}
+
+#[derive(Template)]
 #[template(path = "authorize.html")]
 pub struct AuthorizePage<'a> {
     pub ctx: &'a Ctx,

@@ -11,6 +11,7 @@ mod backup;
 mod boosts;
 mod cli;
 mod community;
+mod conversations;
 mod federation_activities;
 mod federation_delivery;
 mod federation_discovery;
