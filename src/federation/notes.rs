@@ -10,8 +10,8 @@ use crate::error::AppError;
 use crate::service::Services;
 use crate::service::visibility::{self, Audience};
 
-/// A local post of the kind its path names, not removed by a moderator. A deleted post is
-/// `Gone` with its Tombstone.
+/// A local post of the kind its path names, not removed by a moderator. A deleted public
+/// or unlisted post is `Gone` with its Tombstone.
 async fn local_post_at(svc: &Services, path: &str) -> Result<Fetched, FedError> {
     let (kind, id) = path
         .trim_start_matches('/')
@@ -27,10 +27,11 @@ async fn local_post_at(svc: &Services, path: &str) -> Result<Fetched, FedError> 
     if !kind_matches {
         return Err(AppError::not_found().into());
     }
-    if post.deleted {
+    // A deleted followers-only or direct post is not revealed by its Tombstone either.
+    if post.deleted && visibility::is_open(&post.visibility) {
         return Err(FedError::Gone(objects::tombstone(&post.ap_id)));
     }
-    if post.removed {
+    if post.removed || post.deleted {
         return Err(AppError::not_found().into());
     }
     Ok(found)

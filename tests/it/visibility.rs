@@ -685,4 +685,16 @@ async fn activitypub_fetches_serve_each_object_to_its_audience_only() {
         .unwrap();
     assert_eq!(outbox["totalItems"], 5, "{outbox}");
     t.assert_empty();
+
+    // Deleted: a public post answers 410 (its Tombstone); a direct one is not revealed.
+    let alice = &w.api[&Viewer::Author];
+    let ((_, public_story), (_, direct_story)) = (w.stories[0], w.stories[3]);
+    for id in [public_story, direct_story] {
+        let res = alice.delete(&format!("/api/v1/statuses/{id}")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    }
+    let gone = fetch_object(app, &format!("/stories/{public_story}"), None).await;
+    assert_eq!(gone, StatusCode::GONE);
+    let hidden = fetch_object(app, &format!("/stories/{direct_story}"), None).await;
+    assert_eq!(hidden, StatusCode::NOT_FOUND);
 }
