@@ -140,7 +140,7 @@ impl From<&MentionView> for Mention {
             id: m.id.to_string(),
             username: m.username.clone(),
             url: m.url.clone(),
-            acct: m.username.clone(),
+            acct: m.acct.clone(),
         }
     }
 }
@@ -276,7 +276,10 @@ pub struct Status {
 /// The HTML apps show: for a story its headline in bold, then the body.
 pub fn status_content(p: &PostView) -> String {
     match &p.headline {
-        Some(h) => format!("<p><strong>{}</strong></p>{}", escape(h), p.content_html),
+        Some(h) => {
+            let h = p.headline_html.clone().unwrap_or_else(|| escape(h));
+            format!("<p><strong>{h}</strong></p>{}", p.content_html)
+        }
         None => p.content_html.clone(),
     }
 }

@@ -214,9 +214,9 @@ pub fn is_valid_tag(name: &str) -> bool {
         && name.chars().any(|c| !c.is_ascii_digit())
 }
 
-/// How to link `@mentions`: given the lowercased local username, the profile URL if the
-/// account exists.
-pub type MentionLinker<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// How to link `@mentions`: given the lowercased username and, for `@name@host`, the
+/// lowercased host, the profile URL if the account is known.
+pub type MentionLinker<'a> = &'a dyn Fn(&str, Option<&str>) -> Option<String>;
 
 fn render_hashtags(seg: &str, base_url: &str, out: &mut String) {
     let mut last = 0;
@@ -235,6 +235,39 @@ fn render_hashtags(seg: &str, base_url: &str, out: &mut String) {
     out.push_str(&escape(&seg[last..]));
 }
 
+/// Writes `@name` as a mention link (`seg[m.start..m.end]` is the mention as typed).
+fn push_mention(out: &mut String, href: &str, typed: &str) {
+    out.push_str("<span class=\"h-card\"><a href=\"");
+    out.push_str(&escape(href));
+    out.push_str("\" class=\"u-url mention\">@<span>");
+    // `@name@host` is linked whole (the text reads as typed).
+    out.push_str(&escape(typed.trim_start_matches('@')));
+    out.push_str("</span></a></span>");
+}
+
+/// Escapes a one-line text (a headline shown in an API status), linking only the
+/// `@mentions` that `mentions` knows; hashtags and URLs stay text.
+pub fn escape_with_mentions(text: &str, mentions: MentionLinker<'_>) -> String {
+    let mut out = String::new();
+    for (is_link, seg) in segments(text) {
+        if is_link {
+            out.push_str(&escape(seg));
+            continue;
+        }
+        let mut last = 0;
+        for m in find_mentions(seg) {
+            let Some(href) = mentions(&m.name.to_ascii_lowercase(), m.host.as_deref()) else {
+                continue;
+            };
+            out.push_str(&escape(&seg[last..m.start]));
+            push_mention(&mut out, &href, &seg[m.start..m.end]);
+            last = m.end;
+        }
+        out.push_str(&escape(&seg[last..]));
+    }
+    out
+}
+
 fn render_inline(text: &str, base_url: &str, mentions: MentionLinker<'_>, out: &mut String) {
     for (is_link, seg) in segments(text) {
         if is_link {
@@ -248,17 +281,11 @@ fn render_inline(text: &str, base_url: &str, mentions: MentionLinker<'_>, out: &
         }
         let mut last = 0;
         for m in find_mentions(seg) {
-            let href = match &m.host {
-                None => mentions(&m.name.to_ascii_lowercase()),
-                Some(_) => None,
+            let Some(href) = mentions(&m.name.to_ascii_lowercase(), m.host.as_deref()) else {
+                continue;
             };
-            let Some(href) = href else { continue };
             render_hashtags(&seg[last..m.start], base_url, out);
-            out.push_str("<span class=\"h-card\"><a href=\"");
-            out.push_str(&escape(&href));
-            out.push_str("\" class=\"u-url mention\">@<span>");
-            out.push_str(&escape(&m.name));
-            out.push_str("</span></a></span>");
+            push_mention(out, &href, &seg[m.start..m.end]);
             last = m.end;
         }
         render_hashtags(&seg[last..], base_url, out);
@@ -268,7 +295,7 @@ fn render_inline(text: &str, base_url: &str, mentions: MentionLinker<'_>, out: &
 /// Renders a story body or reply as HTML: paragraphs at blank lines, `<br>` at line ends.
 /// Links point at absolute URLs under `base_url` so the same HTML can federate.
 pub fn render(text: &str, base_url: &str) -> String {
-    render_with_mentions(text, base_url, &|_| None)
+    render_with_mentions(text, base_url, &|_, _| None)
 }
 
 /// Like [`render`], linking the `@mentions` that `mentions` knows.
@@ -292,7 +319,7 @@ pub fn render_with_mentions(text: &str, base_url: &str, mentions: MentionLinker<
 /// Renders a one-line text (a headline) with hashtag links, no paragraphs.
 pub fn render_line(text: &str, base_url: &str) -> String {
     let mut out = String::new();
-    render_inline(text, base_url, &|_| None, &mut out);
+    render_inline(text, base_url, &|_, _| None, &mut out);
     out
 }
 
@@ -365,7 +392,11 @@ mod tests {
 
     #[test]
     fn mentions_of_known_accounts_become_links() {
-        let known = |name: &str| (name == "newsmnc").then(|| format!("{BASE}/@newsMNC"));
+        let known = |name: &str, host: Option<&str>| match (name, host) {
+            ("newsmnc", None) => Some(format!("{BASE}/@newsMNC")),
+            ("far", Some("remote.example")) => Some("https://remote.example/@far".to_owned()),
+            _ => None,
+        };
         let html = render_with_mentions(
             "hi @NewsMNC and @ghost, mail a@b.org, @far@remote.example",
             BASE,
@@ -373,10 +404,23 @@ mod tests {
         );
         assert!(html.contains("<a href=\"https://news.example/@newsMNC\" class=\"u-url mention\">@<span>NewsMNC</span></a>"), "{html}");
         assert!(html.contains("@ghost,"), "{html}");
+        assert!(html.contains("<a href=\"https://remote.example/@far\" class=\"u-url mention\">@<span>far@remote.example</span></a></span>"), "{html}");
         assert!(html.contains("a@b.org"), "{html}");
         assert_eq!(
             extract_mentions("hi @NewsMNC @newsmnc @ghost a@b.org @far@remote.example"),
             ["NewsMNC", "ghost"]
+        );
+    }
+
+    #[test]
+    fn headlines_link_only_mentions() {
+        let known = |name: &str, host: Option<&str>| {
+            (name == "reader" && host == Some("other.example"))
+                .then(|| "https://other.example/@reader".to_owned())
+        };
+        assert_eq!(
+            escape_with_mentions("hello @Reader@other.example #tag <b>", &known),
+            "hello <span class=\"h-card\"><a href=\"https://other.example/@reader\" class=\"u-url mention\">@<span>Reader@other.example</span></a></span> #tag &lt;b&gt;"
         );
     }
 

@@ -128,8 +128,8 @@ pub fn instance_actor(urls: &Urls, public_key_pem: &str) -> Actor {
     }
 }
 
-/// The audience of a post from its visibility: (`to`, `cc`). Mentioned actors are added
-/// to `cc` (to `to` for direct posts).
+/// The audience of a post from its visibility: (`to`, `cc`), as Mastodon addresses it
+/// (docs/visibility.md). Mentioned actors are added to `cc` (to `to` for direct posts).
 pub fn audience(
     visibility: &str,
     followers: &str,
@@ -162,11 +162,7 @@ pub fn audience(
 pub fn note(urls: &Urls, post: &PostView, parent_ap_id: Option<String>) -> Note {
     let actor = post.author.ap_id.clone();
     let followers = format!("{actor}/followers");
-    let mention_actors: Vec<String> = post
-        .mentions
-        .iter()
-        .map(|m| urls.actor(&m.username))
-        .collect();
+    let mention_actors: Vec<String> = post.mentions.iter().map(|m| m.ap_id.clone()).collect();
     let (to, cc) = audience(&post.visibility, &followers, &mention_actors);
     let mut tag: Vec<Tag> = post
         .tags
@@ -179,8 +175,12 @@ pub fn note(urls: &Urls, post: &PostView, parent_ap_id: Option<String>) -> Note 
         .collect();
     tag.extend(post.mentions.iter().map(|m| Tag {
         kind: "Mention".into(),
-        name: format!("@{}@{}", m.username, urls.domain),
-        href: urls.actor(&m.username),
+        name: if m.local {
+            format!("@{}@{}", m.username, urls.domain)
+        } else {
+            format!("@{}", m.acct)
+        },
+        href: m.ap_id.clone(),
     }));
     let spoiler = post.spoiler_text.trim();
     let note = Note {
@@ -258,5 +258,7 @@ mod tests {
         assert_eq!((to, cc), (vec!["F".to_owned()], vec![PUBLIC.to_owned()]));
         let (to, cc) = audience("direct", "F", &["M".into()]);
         assert_eq!((to, cc), (vec!["M".to_owned()], Vec::<String>::new()));
+        let (to, cc) = audience("private", "F", &["M".into()]);
+        assert_eq!((to, cc), (vec!["F".to_owned()], vec!["M".to_owned()]));
     }
 }

@@ -4,8 +4,10 @@
 //! an activity is sent if and only if its change is committed.
 //!
 //! - a local story or reply: `Create` / `Update` / `Delete` (with a `Tombstone`) of its
-//!   `Note`, to the shared inbox (or else the inbox) of each remote follower of the author,
-//!   of the parent's remote author and of the remote accounts mentioned, once per inbox URL;
+//!   `Note`, addressed by its visibility (docs/visibility.md), to the shared inbox (or else
+//!   the inbox) of each remote account addressed, once per inbox URL: the author's
+//!   followers (not for direct posts), the remote accounts mentioned, and for public and
+//!   unlisted replies the parent's author;
 //! - a vote or reaction on a remote post: `Like` / `Dislike` / `EmojiReact`, and `Undo` of
 //!   each, to the post's author (votes on local posts send nothing);
 //! - a follow of a remote account: `Follow`, and `Undo(Follow)` on unfollow;
@@ -26,11 +28,10 @@ use url::Url;
 use super::delivery;
 use super::fetch::authority;
 use super::objects::{self, Urls};
-use super::protocol::{AS_CONTEXT, PUBLIC, Tag, Tombstone, object_context};
+use super::protocol::{AS_CONTEXT, PUBLIC, Tombstone, object_context};
 use crate::db::models::{Account, Announce, Follow, Post, Reaction, Vote};
 use crate::db::schema::{accounts, follows, posts, reactions, votes};
 use crate::db::{DbConn, ids};
-use crate::domain::text::extract_remote_mentions;
 use crate::error::AppError;
 use crate::service::posts::load_posts;
 
@@ -101,9 +102,10 @@ pub(super) fn fan_out(
     Ok(seen.len())
 }
 
-/// Queues the `Create`, `Update` or `Delete` of a local post for its remote audience:
-/// the author's remote followers (accepted follows; not for direct posts), the parent's
-/// author when remote, and the remote accounts mentioned.
+/// Queues the `Create`, `Update` or `Delete` of a local post for its remote audience,
+/// the same for all three: the author's remote followers (accepted follows; not for
+/// direct posts), the remote accounts mentioned, and the parent's author when remote
+/// (public and unlisted posts; a local reply mentions its parent's author anyway).
 pub fn post_event(
     conn: &mut DbConn,
     urls: &Urls,
@@ -140,73 +142,32 @@ pub fn post_event(
         None => None,
     };
 
-    // Remote accounts mentioned: the parent's author when remote (as Mastodon does, so the
-    // reply notifies them), and those written `@name@host` that we know.
-    let mut mentioned: Vec<Account> = Vec::new();
-    if let Some((_, parent_author)) = &parent
-        && let Some(a) = accounts::table
-            .find(parent_author)
-            .filter(accounts::domain.is_not_null())
-            .first::<Account>(conn)
-            .optional()?
-    {
-        mentioned.push(a);
-    }
-    let text = match &row.headline {
-        Some(h) => format!("{h}\n{}", row.body),
-        None => row.body.clone(),
-    };
-    for (name, host) in extract_remote_mentions(&text) {
-        if host == urls.domain {
-            continue;
-        }
-        if let Some(a) = accounts::table
-            .filter(accounts::username_lower.eq(&name))
-            .filter(accounts::domain.eq(&host))
-            .first::<Account>(conn)
-            .optional()?
-            && !mentioned.iter().any(|m| m.id == a.id)
-        {
-            mentioned.push(a);
-        }
-    }
-
+    // Whom it goes to (docs/visibility.md): followers for public, unlisted and private
+    // posts; the accounts it mentions (rows of `mentions`, which for a local reply hold
+    // its parent's author) always; the parent's author for public and unlisted ones too
+    // (replies stored before mentions were recorded). Direct posts go to the mentioned
+    // only.
     let mut recipient_ids: Vec<i64> = Vec::new();
     if row.visibility != "direct" {
         recipient_ids = accepted_followers(conn, author.id)?;
     }
-    if let Some((_, parent_author)) = &parent {
+    if let Some((_, parent_author)) = &parent
+        && matches!(row.visibility.as_str(), "public" | "unlisted")
+    {
         recipient_ids.push(*parent_author);
     }
-    recipient_ids.extend(mentioned.iter().map(|m| m.id));
+    recipient_ids.extend(crate::service::mentions::of_post(conn, post_id)?);
     let mut inboxes = inboxes_of(conn, &recipient_ids)?;
     if inboxes.is_empty() {
         return Ok(());
     }
     inboxes.sort();
 
-    let Some(post) = load_posts(conn, &[post_id], None, &urls.base)?.pop() else {
+    // Loaded as its author sees it (the audience was decided above).
+    let Some(post) = load_posts(conn, &[post_id], Some(author.id), &urls.base)?.pop() else {
         return Ok(());
     };
-    let mut note = objects::note(urls, &post, parent.as_ref().map(|(id, _)| id.clone()));
-    for m in &mentioned {
-        note.tag.push(Tag {
-            kind: "Mention".into(),
-            name: format!(
-                "@{}@{}",
-                m.username,
-                m.domain.as_deref().unwrap_or_default()
-            ),
-            href: m.ap_id.clone(),
-        });
-        if !note.to.contains(&m.ap_id) && !note.cc.contains(&m.ap_id) {
-            if post.visibility == "direct" {
-                note.to.push(m.ap_id.clone());
-            } else {
-                note.cc.push(m.ap_id.clone());
-            }
-        }
-    }
+    let note = objects::note(urls, &post, parent.as_ref().map(|(id, _)| id.clone()));
 
     let now = Utc::now();
     let activity = match event {

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod follows;
 pub mod identity;
 pub mod instance;
+pub mod mentions;
 pub mod moderation;
 pub mod notification_feed;
 pub mod notifications;

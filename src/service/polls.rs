@@ -258,11 +258,13 @@ pub async fn create_story(
     headline: &str,
     body: &str,
     content_warning: &str,
+    visibility: &str,
     poll: NewPoll,
 ) -> Result<i64, AppError> {
     crate::domain::story::StoryDraft::parse(headline, body).map_err(AppError::validation)?;
     let extras = super::posts::PostExtras {
         warning: super::posts::ContentWarning::new(content_warning, false)?,
+        visibility: super::posts::check_visibility(Some(visibility))?,
         poll: Some(poll),
         ..Default::default()
     };
@@ -276,10 +278,12 @@ pub async fn create_reply(
     parent_id: i64,
     body: &str,
     content_warning: &str,
+    visibility: &str,
     poll: NewPoll,
 ) -> Result<i64, AppError> {
     let extras = super::posts::PostExtras {
         warning: super::posts::ContentWarning::new(content_warning, false)?,
+        visibility: super::posts::check_visibility(Some(visibility))?,
         poll: Some(poll),
         ..Default::default()
     };

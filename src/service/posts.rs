@@ -21,7 +21,7 @@ use crate::db::schema::{
 };
 use crate::db::{DbConn, is_unique_violation};
 use crate::domain::story::split_status;
-use crate::domain::text::{extract_mentions, normalize_tag};
+use crate::domain::text::normalize_tag;
 use crate::error::{AppError, ErrorKind};
 
 /// The longest content warning, in characters.
@@ -31,12 +31,18 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 200;
 /// How long an `Idempotency-Key` keeps returning the first post.
 pub const IDEMPOTENCY_HOURS: i64 = 1;
 
-/// A local account mentioned in a post.
+/// An account a post mentions (a row of `mentions`; local and remote posts alike).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MentionView {
     pub id: i64,
     pub username: String,
+    /// `name` for a local account, `name@host` for a remote one.
+    pub acct: String,
+    /// Its profile page.
     pub url: String,
+    /// Its actor id.
+    pub ap_id: String,
+    pub local: bool,
 }
 
 /// A story (with a headline) or a reply, with everything a client app shows.
@@ -48,6 +54,9 @@ pub struct PostView {
     pub local: bool,
     /// Set for stories.
     pub headline: Option<String>,
+    /// A local story's headline as safe HTML, its mentions linked (hashtags and URLs stay
+    /// text, as the headline of a status has always read).
+    pub headline_html: Option<String>,
     /// The source text as typed (for stories: without the headline).
     pub body: String,
     /// Safe HTML of the body.
@@ -171,44 +180,9 @@ pub fn assemble_posts(
     let author_ids: Vec<i64> = unique(rows.iter().map(|p| p.account_id));
     let authors = load_accounts(conn, &author_ids, base_url)?;
 
-    // Mentions: the names in each text, resolved for the whole page in one query. Only
-    // for local posts: a remote text's `@name` names an account on its own server.
-    let names_of: HashMap<i64, Vec<String>> = rows
-        .iter()
-        .filter(|p| p.local)
-        .map(|p| {
-            let text = match &p.headline {
-                Some(h) => format!("{h}\n{}", p.body),
-                None => p.body.clone(),
-            };
-            let names = extract_mentions(&text)
-                .into_iter()
-                .map(|n| n.to_ascii_lowercase())
-                .collect();
-            (p.id, names)
-        })
-        .collect();
-    let all_names: Vec<String> = unique(names_of.values().flatten().cloned());
-    let mentioned: HashMap<String, MentionView> = if all_names.is_empty() {
-        HashMap::new()
-    } else {
-        accounts::table
-            .filter(accounts::username_lower.eq_any(&all_names))
-            .filter(accounts::domain.is_null())
-            .select((
-                accounts::id,
-                accounts::username_lower,
-                accounts::username,
-                accounts::url,
-            ))
-            .load::<(i64, String, String, Option<String>)>(conn)?
-            .into_iter()
-            .map(|(id, lower, username, url)| {
-                let url = url.unwrap_or_else(|| format!("{base_url}/@{username}"));
-                (lower, MentionView { id, username, url })
-            })
-            .collect()
-    };
+    // Mentions: rows of `mentions`, for local and remote posts alike.
+    let mut mentioned = super::mentions::views_of(conn, &ids, base_url)?;
+    let domain = base_url.split_once("://").map_or(base_url, |(_, d)| d);
 
     let parent_ids: Vec<i64> = unique(rows.iter().filter_map(|p| p.in_reply_to_id));
     let parent_authors: HashMap<i64, i64> = if parent_ids.is_empty() {
@@ -277,15 +251,12 @@ pub fn assemble_posts(
             let author = authors.get(&p.account_id)?.clone();
             let mut post_tags = tags.remove(&p.id).unwrap_or_default();
             post_tags.sort_by(|x, y| x.key.cmp(&y.key));
-            let mentions = names_of
-                .get(&p.id)
-                .map(|names| {
-                    names
-                        .iter()
-                        .filter_map(|n| mentioned.get(n).cloned())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mentions: Vec<MentionView> = mentioned.remove(&p.id).unwrap_or_default();
+            let headline_html = p
+                .headline
+                .as_deref()
+                .filter(|_| p.local)
+                .map(|h| headline_html(h, &mentions, domain));
             let engagement = engagement.remove(&p.id).unwrap_or_default();
             let replies_count = if p.in_reply_to_id.is_some() {
                 direct_replies.get(&p.id).copied().unwrap_or(0)
@@ -313,6 +284,7 @@ pub fn assemble_posts(
                 ap_id: p.ap_id,
                 local: p.local,
                 headline: p.headline,
+                headline_html,
                 body: p.body,
                 content_html: p.content_html,
                 spoiler_text: p.spoiler_text,
@@ -331,6 +303,21 @@ pub fn assemble_posts(
             })
         })
         .collect())
+}
+
+/// A local headline escaped, with the accounts the post mentions linked.
+fn headline_html(headline: &str, mentions: &[MentionView], domain: &str) -> String {
+    let linker = |name: &str, host: Option<&str>| {
+        let acct = match host.filter(|h| *h != domain) {
+            Some(h) => format!("{name}@{h}"),
+            None => name.to_owned(),
+        };
+        mentions
+            .iter()
+            .find(|m| m.acct.eq_ignore_ascii_case(&acct))
+            .map(|m| m.url.clone())
+    };
+    crate::domain::text::escape_with_mentions(headline, &linker)
 }
 
 fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
@@ -408,7 +395,8 @@ impl ContentWarning {
 pub struct PostExtras {
     /// The content warning and sensitive mark (stored with the row).
     pub warning: ContentWarning,
-    /// `None` keeps the default: public for stories, the thread's for replies.
+    /// `None` keeps the default: public for stories, the parent's for replies (a reply's
+    /// is narrowed to its parent's when wider).
     pub visibility: Option<String>,
     /// The client's `Idempotency-Key`: the same key from the same account within
     /// [`IDEMPOTENCY_HOURS`] returns the first post instead of making a second one.
@@ -500,7 +488,8 @@ pub struct NewStatus {
     pub spoiler_text: String,
     /// `sensitive` (also set by a content warning).
     pub sensitive: bool,
-    /// `public` or `unlisted` (`None`: public).
+    /// One of [`VISIBILITIES`] (`None`: public for a story, the parent's for a reply;
+    /// a reply's is never wider than its parent's).
     pub visibility: Option<String>,
     pub idempotency_key: Option<String>,
     /// Our extension: the headline of a story. Without it the first line of the text is
@@ -510,14 +499,22 @@ pub struct NewStatus {
     pub poll: Option<super::polls::NewPoll>,
 }
 
-fn check_visibility(v: Option<&str>) -> Result<Option<String>, AppError> {
+/// The four visibilities, widest first (docs/visibility.md).
+pub const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
+
+/// The narrower of two visibilities (`public` > `unlisted` > `private` > `direct`); an
+/// unknown value counts as `direct`.
+pub fn narrower<'a>(a: &'a str, b: &'a str) -> &'a str {
+    let rank = |v: &str| VISIBILITIES.iter().position(|x| *x == v).unwrap_or(3);
+    if rank(a) >= rank(b) { a } else { b }
+}
+
+/// A visibility as a client or a form sends it: one of [`VISIBILITIES`], or nothing
+/// (`None`: the default).
+pub fn check_visibility(v: Option<&str>) -> Result<Option<String>, AppError> {
     match v.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v @ ("public" | "unlisted")) => Ok(Some(v.to_owned())),
-        Some("private" | "direct") => Err(AppError::field(
-            "visibility",
-            "Only public and unlisted posts are supported.",
-        )),
+        Some(v) if VISIBILITIES.contains(&v) => Ok(Some(v.to_owned())),
         Some(_) => Err(AppError::field(
             "visibility",
             "Visibility is public, unlisted, private or direct.",
@@ -577,7 +574,7 @@ pub async fn create_status(
     }
     let extras = PostExtras {
         warning,
-        visibility: None,
+        visibility,
         idempotency_key: key.clone(),
         poll: status.poll,
     };
@@ -591,10 +588,6 @@ pub async fn create_status(
             let (headline, body) = match headline {
                 Some(h) => (h.to_owned(), status.text.trim().to_owned()),
                 None => split_status(&status.text),
-            };
-            let extras = PostExtras {
-                visibility,
-                ..extras
             };
             stories::create_status(svc, author, &headline, &body, extras).await
         }
@@ -868,15 +861,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn visibility_is_public_or_unlisted() {
+    fn visibilities_are_checked_and_ordered() {
         assert_eq!(check_visibility(None).unwrap(), None);
         assert_eq!(check_visibility(Some("")).unwrap(), None);
-        assert_eq!(
-            check_visibility(Some("unlisted")).unwrap().as_deref(),
-            Some("unlisted")
-        );
-        assert!(check_visibility(Some("direct")).is_err());
+        for v in VISIBILITIES {
+            assert_eq!(check_visibility(Some(v)).unwrap().as_deref(), Some(v));
+        }
         assert!(check_visibility(Some("secret")).is_err());
+        assert_eq!(narrower("public", "private"), "private");
+        assert_eq!(narrower("direct", "unlisted"), "direct");
+        assert_eq!(narrower("unlisted", "unlisted"), "unlisted");
     }
 
     #[test]

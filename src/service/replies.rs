@@ -5,9 +5,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::mentions;
 use super::notifications::{self, Kind};
-use super::posts::{ContentWarning, PostExtras, apply_extras};
-use super::stories::{ensure_tags, link_tags, rewrite, soft_delete};
+use super::posts::{ContentWarning, PostExtras, apply_extras, check_visibility, narrower};
+use super::stories::{ensure_tags, link_tags, render_mentions, rewrite, soft_delete};
 use super::views::{AuthorView, Engagement, load_engagement, warning_text};
 use super::visibility::{self, visible_to};
 use super::{Services, lock_post};
@@ -15,7 +16,6 @@ use crate::db::models::{Account, AccountBrief, NewPost, Post};
 use crate::db::schema::{accounts, posts, story_follows};
 use crate::db::{DbConn, ids, write_tx};
 use crate::domain::scoring;
-use crate::domain::text::{extract_mentions, render_with_mentions};
 use crate::error::AppError;
 use crate::federation::outbox::{self, PostEvent};
 
@@ -47,41 +47,21 @@ fn check_body(body: &str) -> Result<String, AppError> {
     Ok(body.to_owned())
 }
 
-/// Local accounts mentioned in a text: lowercased name → (id, username as registered).
-fn resolve_mentions(
-    conn: &mut DbConn,
-    text: &str,
-) -> Result<HashMap<String, (i64, String)>, AppError> {
-    let names: Vec<String> = extract_mentions(text)
-        .iter()
-        .map(|n| n.to_ascii_lowercase())
-        .collect();
-    if names.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let found: Vec<(i64, String, String)> = accounts::table
-        .filter(accounts::username_lower.eq_any(&names))
-        .filter(accounts::domain.is_null())
-        .select((accounts::id, accounts::username_lower, accounts::username))
-        .load(conn)?;
-    Ok(found
-        .into_iter()
-        .map(|(id, lower, name)| (lower, (id, name)))
-        .collect())
-}
-
 /// Publishes a reply to a story or a reply, with an optional content warning ("" for
-/// none). Notifies the parent's author, the accounts mentioned, and the story's
-/// followers; returns the reply's id.
+/// none) and visibility ("" for the parent's; never wider than it). Notifies the
+/// parent's author, the accounts mentioned, and the story's followers; returns the
+/// reply's id.
 pub async fn reply(
     svc: &Services,
     author: &Account,
     parent_id: i64,
     body: &str,
     content_warning: &str,
+    visibility: &str,
 ) -> Result<i64, AppError> {
     let extras = PostExtras {
         warning: ContentWarning::new(content_warning, false)?,
+        visibility: check_visibility(Some(visibility))?,
         ..PostExtras::default()
     };
     reply_with(svc, author, parent_id, body, extras).await
@@ -98,24 +78,19 @@ pub async fn reply_with(
 ) -> Result<i64, AppError> {
     let body = check_body(body)?;
     let author_id = author.id;
-    let base = svc.base_url().to_owned();
     let urls = crate::federation::urls(svc);
+    let visibility = extras.visibility.clone();
     svc.db
         .run(move |conn| {
-            let mentioned = resolve_mentions(conn, &body)?;
-            let linker = |lower: &str| {
-                mentioned
-                    .get(lower)
-                    .map(|(_, name)| format!("{base}/@{name}"))
-            };
-            let html = render_with_mentions(&body, &base, &linker);
+            let named = mentions::named_in(conn, &body, &urls.domain, &urls.base)?;
+            let html = render_mentions(&body, &urls, &named);
             let tags = ensure_tags(conn, &body)?;
             write_tx(conn, |conn| {
                 // A post the author may not see cannot be replied to (404).
                 visibility::ensure_id(conn, Some(author_id), parent_id)?;
                 let id = ids::new_id();
-                let ap_id = format!("{base}/replies/{id}");
-                let mentioned: Vec<i64> = mentioned.values().map(|(id, _)| *id).collect();
+                let ap_id = format!("{}/replies/{id}", urls.base);
+                let mentioned = mentions::ids(&named);
                 insert_reply(
                     conn,
                     &NewReply {
@@ -127,13 +102,18 @@ pub async fn reply_with(
                         local: true,
                         body: &body,
                         content_html: &html,
-                        visibility: None,
+                        visibility: visibility.as_deref(),
                         created_at: Utc::now().naive_utc(),
                         tags,
                         mentioned: &mentioned,
                         warning: &extras.warning,
                     },
                 )?;
+                // The visibility was chosen by `insert_reply` (never wider than the parent's).
+                let extras = PostExtras {
+                    visibility: None,
+                    ..extras.clone()
+                };
                 apply_extras(conn, id, author_id, &extras)?;
                 outbox::post_event(conn, &urls, id, PostEvent::Created)?;
                 Ok(id)
@@ -152,11 +132,13 @@ pub(crate) struct NewReply<'a> {
     pub local: bool,
     pub body: &'a str,
     pub content_html: &'a str,
-    /// `None`: the thread's visibility.
+    /// `None`: the parent's visibility. A local reply's is never wider than its
+    /// parent's (a wider one is narrowed); a remote reply keeps what its server says.
     pub visibility: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub tags: Vec<(i64, String)>,
-    /// Local accounts mentioned (notified).
+    /// Accounts mentioned, local and remote (stored as `mentions`; the local ones are
+    /// notified). A local reply also mentions its parent's author.
     pub mentioned: &'a [i64],
     pub warning: &'a ContentWarning,
 }
@@ -168,12 +150,14 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
     let (id, author_id) = (r.id, r.author_id);
     let parent = lock_post(conn, r.parent_id)?;
     let root_id = parent.thread_root_id.unwrap_or(parent.id);
-    let root = if root_id == parent.id {
-        parent.clone()
-    } else {
-        lock_post(conn, root_id)?
+    if root_id != parent.id {
+        lock_post(conn, root_id)?;
+    }
+    let visibility = match r.visibility {
+        None => parent.visibility.clone(),
+        Some(v) if r.local => narrower(v, &parent.visibility).to_owned(),
+        Some(v) => v.to_owned(),
     };
-    let audience = r.visibility.unwrap_or(&root.visibility);
     diesel::insert_into(posts::table)
         .values(&NewPost {
             id,
@@ -186,7 +170,7 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
             content_html: r.content_html,
             in_reply_to_id: Some(parent.id),
             thread_root_id: Some(root_id),
-            visibility: audience,
+            visibility: &visibility,
             created_at: r.created_at,
             updated_at: r.created_at,
             spoiler_text: &r.warning.spoiler_text,
@@ -194,7 +178,7 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
         })
         .execute(conn)?;
     // The thread's counter is shown to everybody: public and unlisted replies only.
-    if visibility::is_open(audience) {
+    if visibility::is_open(&visibility) {
         diesel::update(posts::table.find(root_id))
             .set(posts::reply_count.eq(posts::reply_count + 1))
             .execute(conn)?;
@@ -212,11 +196,13 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
             "",
         )?;
     }
-    for account_id in r.mentioned {
-        if told.insert(*account_id) {
-            notifications::notify(conn, *account_id, Kind::Mention, author_id, Some(id), "")?;
-        }
-    }
+    mentions::record(
+        conn,
+        id,
+        author_id,
+        &reply_mentions(r.mentioned, r.local, author_id, parent.account_id),
+        &mut told,
+    )?;
     let followers: Vec<i64> = story_follows::table
         .filter(story_follows::post_id.eq(root_id))
         .select(story_follows::account_id)
@@ -229,6 +215,16 @@ pub(crate) fn insert_reply(conn: &mut DbConn, r: &NewReply<'_>) -> Result<(), Ap
     Ok(())
 }
 
+/// The accounts a reply mentions: those named, and for a local reply its parent's author
+/// (as Mastodon apps prefix `@author`, so a direct reply reaches them).
+fn reply_mentions(named: &[i64], local: bool, author_id: i64, parent_author: i64) -> Vec<i64> {
+    let mut out = named.to_vec();
+    if local && parent_author != author_id && !out.contains(&parent_author) {
+        out.push(parent_author);
+    }
+    out
+}
+
 /// Edits a reply (its author only): the text, and the content warning when given.
 pub async fn update(
     svc: &Services,
@@ -239,17 +235,11 @@ pub async fn update(
 ) -> Result<(), AppError> {
     let body = check_body(body)?;
     let editor_id = editor.id;
-    let base = svc.base_url().to_owned();
     let urls = crate::federation::urls(svc);
     svc.db
         .run(move |conn| {
-            let mentioned = resolve_mentions(conn, &body)?;
-            let linker = |lower: &str| {
-                mentioned
-                    .get(lower)
-                    .map(|(_, name)| format!("{base}/@{name}"))
-            };
-            let html = render_with_mentions(&body, &base, &linker);
+            let named = mentions::named_in(conn, &body, &urls.domain, &urls.base)?;
+            let html = render_mentions(&body, &urls, &named);
             let tags = ensure_tags(conn, &body)?;
             write_tx(conn, |conn| {
                 let post = lock_post(conn, id)?;
@@ -260,6 +250,16 @@ pub async fn update(
                     return Err(AppError::forbidden());
                 }
                 rewrite(conn, id, &body, &html, warning.as_ref(), tags)?;
+                let parent_author = match post.in_reply_to_id {
+                    Some(p) => posts::table
+                        .find(p)
+                        .select(posts::account_id)
+                        .first::<i64>(conn)?,
+                    None => editor_id,
+                };
+                let mentioned =
+                    reply_mentions(&mentions::ids(&named), true, editor_id, parent_author);
+                mentions::record(conn, id, editor_id, &mentioned, &mut HashSet::new())?;
                 outbox::post_event(conn, &urls, id, PostEvent::Updated)
             })
         })

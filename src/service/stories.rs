@@ -1,13 +1,14 @@
 //! Stories: publish, edit, delete, read one, and the lists (front page, tag, profile).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::cache::cached;
-use super::posts::{ContentWarning, PostExtras, apply_extras};
+use super::mentions;
+use super::posts::{ContentWarning, PostExtras, apply_extras, check_visibility};
 use super::views::{AuthorView, BoostedBy, StoryView, assemble};
 use super::visibility::{self, visible_to};
 use super::{PAGE_SIZE, Page, Services};
@@ -15,22 +16,26 @@ use crate::db::models::{Account, AccountBrief, NewPost, NewTag, Post, PostTag, T
 use crate::db::schema::{accounts, post_tags, posts, tags};
 use crate::db::{DbConn, ids, is_unique_violation, write_tx};
 use crate::domain::story::StoryDraft;
-use crate::domain::text::{MAX_TAGS_PER_POST, extract_hashtags, normalize_tag, render};
+use crate::domain::text::{
+    MAX_TAGS_PER_POST, extract_hashtags, normalize_tag, render_with_mentions,
+};
 use crate::error::AppError;
 use crate::federation::outbox::{self, PostEvent};
 
 /// Publishes a story by a local account, with an optional content warning ("" for
-/// none); returns its id.
+/// none) and visibility ("" for public); returns its id.
 pub async fn create(
     svc: &Services,
     author: &Account,
     headline: &str,
     body: &str,
     content_warning: &str,
+    visibility: &str,
 ) -> Result<i64, AppError> {
     let draft = StoryDraft::parse(headline, body).map_err(AppError::validation)?;
     let extras = PostExtras {
         warning: ContentWarning::new(content_warning, false)?,
+        visibility: check_visibility(Some(visibility))?,
         ..PostExtras::default()
     };
     insert(svc, author, draft, extras).await
@@ -57,12 +62,14 @@ async fn insert(
 ) -> Result<i64, AppError> {
     let id = ids::new_id();
     let ap_id = svc.story_ap_id(id);
-    let html = render(&draft.body, svc.base_url());
     let author_id = author.id;
     let urls = crate::federation::urls(svc);
     svc.db
         .run(move |conn| {
-            let tags = ensure_tags(conn, &format!("{}\n{}", draft.headline, draft.body))?;
+            let text = format!("{}\n{}", draft.headline, draft.body);
+            let named = mentions::named_in(conn, &text, &urls.domain, &urls.base)?;
+            let html = render_mentions(&draft.body, &urls, &named);
+            let tags = ensure_tags(conn, &text)?;
             write_tx(conn, |conn| {
                 let now = Utc::now().naive_utc();
                 insert_story(
@@ -87,6 +94,8 @@ async fn insert(
                     tags,
                 )?;
                 apply_extras(conn, id, author_id, &extras)?;
+                let mentioned = mentions::ids(&named);
+                mentions::record(conn, id, author_id, &mentioned, &mut HashSet::new())?;
                 outbox::post_event(conn, &urls, id, PostEvent::Created)?;
                 Ok(id)
             })
@@ -167,12 +176,14 @@ async fn apply_update(
     draft: StoryDraft,
     warning: Option<ContentWarning>,
 ) -> Result<(), AppError> {
-    let html = render(&draft.body, svc.base_url());
     let editor_id = editor.id;
     let urls = crate::federation::urls(svc);
     svc.db
         .run(move |conn| {
-            let tags = ensure_tags(conn, &format!("{}\n{}", draft.headline, draft.body))?;
+            let text = format!("{}\n{}", draft.headline, draft.body);
+            let named = mentions::named_in(conn, &text, &urls.domain, &urls.base)?;
+            let html = render_mentions(&draft.body, &urls, &named);
+            let tags = ensure_tags(conn, &text)?;
             write_tx(conn, |conn| {
                 let post = live_story(conn, id)?;
                 if post.account_id != editor_id {
@@ -182,6 +193,8 @@ async fn apply_update(
                     .set(posts::headline.eq(Some(&draft.headline)))
                     .execute(conn)?;
                 rewrite(conn, id, &draft.body, &html, warning.as_ref(), tags)?;
+                let mentioned = mentions::ids(&named);
+                mentions::record(conn, id, editor_id, &mentioned, &mut HashSet::new())?;
                 outbox::post_event(conn, &urls, id, PostEvent::Updated)
             })
         })
@@ -200,6 +213,17 @@ pub async fn delete(svc: &Services, actor: &Account, id: i64) -> Result<(), AppE
             outbox::post_event(conn, &urls, id, PostEvent::Deleted)
         })
         .await
+}
+
+/// A local text as HTML, the accounts it names linked to their profiles.
+pub(crate) fn render_mentions(
+    text: &str,
+    urls: &crate::federation::objects::Urls,
+    named: &[mentions::Named],
+) -> String {
+    let linker =
+        |name: &str, host: Option<&str>| mentions::link_for(named, &urls.domain, name, host);
+    render_with_mentions(text, &urls.base, &linker)
 }
 
 fn live_story(conn: &mut DbConn, id: i64) -> Result<Post, AppError> {

@@ -178,6 +178,8 @@ pub struct ReplyDraft {
     pub warning: String,
     /// The poll fields.
     pub poll: super::polls::PollDraft,
+    /// The visibility chosen ("" for the parent's).
+    pub visibility: String,
 }
 
 #[derive(Template)]
@@ -189,6 +191,8 @@ pub struct StoryFormPage<'a> {
     pub body: String,
     /// The content warning ("" for none).
     pub spoiler_text: String,
+    /// The visibility chosen (new stories only).
+    pub visibility: String,
     pub errors: FormErrors,
     /// The poll fields (new stories only).
     pub poll: super::polls::PollDraft,

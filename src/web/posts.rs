@@ -115,6 +115,9 @@ pub struct ReplyForm {
     spoiler_text: String,
     #[serde(flatten)]
     poll: super::polls::PollDraft,
+    /// Who can see it ("" for the parent's audience; never wider than it).
+    #[serde(default)]
+    visibility: String,
 }
 
 /// Publishes a reply; a rejected one comes back on the parent's reply page with the text kept.
@@ -128,10 +131,13 @@ pub async fn reply(
     ctx.check_csrf(&form.csrf)?;
     let user = ctx.require_user()?;
     let made = match form.poll.to_poll() {
-        Ok(None) => replies::reply(&svc, user, parent, &form.body, &form.spoiler_text).await,
+        Ok(None) => {
+            let (b, w, v) = (&form.body, &form.spoiler_text, &form.visibility);
+            replies::reply(&svc, user, parent, b, w, v).await
+        }
         Ok(Some(poll)) => {
-            let (b, w) = (&form.body, &form.spoiler_text);
-            crate::service::polls::create_reply(&svc, user, parent, b, w, poll).await
+            let (b, w, v) = (&form.body, &form.spoiler_text, &form.visibility);
+            crate::service::polls::create_reply(&svc, user, parent, b, w, v, poll).await
         }
         Err(e) => Err(e),
     };
@@ -147,6 +153,7 @@ pub async fn reply(
                     body: form.body,
                     warning: form.spoiler_text,
                     poll: form.poll,
+                    visibility: form.visibility,
                 },
                 message,
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -147,6 +147,7 @@ pub async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
         headline: String::new(),
         body: String::new(),
         spoiler_text: String::new(),
+        visibility: "public".to_owned(),
         errors: FormErrors::none(),
         poll: PollDraft::default(),
     })
@@ -165,6 +166,9 @@ pub struct StoryForm {
     spoiler_text: String,
     #[serde(flatten)]
     poll: PollDraft,
+    /// Who can see a new story ("" for public); an edit keeps the story's.
+    #[serde(default)]
+    visibility: String,
 }
 
 pub async fn create(
@@ -176,11 +180,22 @@ pub async fn create(
     let user = ctx.require_user()?;
     let made = match form.poll.to_poll() {
         Ok(None) => {
-            stories::create(&svc, user, &form.headline, &form.body, &form.spoiler_text).await
+            let (h, b, w, v) = (
+                &form.headline,
+                &form.body,
+                &form.spoiler_text,
+                &form.visibility,
+            );
+            stories::create(&svc, user, h, b, w, v).await
         }
         Ok(Some(poll)) => {
-            let (h, b, w) = (&form.headline, &form.body, &form.spoiler_text);
-            crate::service::polls::create_story(&svc, user, h, b, w, poll).await
+            let (h, b, w, v) = (
+                &form.headline,
+                &form.body,
+                &form.spoiler_text,
+                &form.visibility,
+            );
+            crate::service::polls::create_story(&svc, user, h, b, w, v, poll).await
         }
         Err(e) => Err(e),
     };
@@ -205,6 +220,7 @@ fn rerender(
             headline: form.headline,
             body: form.body,
             spoiler_text: form.spoiler_text,
+            visibility: form.visibility,
             errors: FormErrors::from_error(e)?,
             poll: form.poll,
         },
@@ -231,6 +247,7 @@ pub async fn edit_form(
         headline: story.headline,
         body: story.body,
         spoiler_text: story.spoiler_text,
+        visibility: String::new(),
         errors: FormErrors::none(),
         poll: PollDraft::default(),
     })

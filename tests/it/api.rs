@@ -662,7 +662,7 @@ async fn idempotency_scopes_and_errors() {
     let res = alice
         .post(
             "/api/v1/statuses",
-            json!({ "status": "secret", "visibility": "direct" }),
+            json!({ "status": "secret", "visibility": "everyone" }),
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);

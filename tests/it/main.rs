@@ -26,6 +26,7 @@ mod moderation;
 mod oauth;
 mod peer_content;
 mod polls;
+mod posting_audience;
 mod search;
 mod stories;
 mod tls;
