@@ -107,7 +107,8 @@ fn gotosocial_poll_vote_is_not_public() {
     vote["id"] = "https://sample.com/votes/1".into();
     vote["content"] = "".into();
     let n = parse_note(&vote).unwrap();
-    assert_eq!(n.audience, Audience::Private);
+    assert_eq!(n.audience, Audience::Limited);
+    assert_eq!(n.visibility(None), "direct");
     assert_eq!(n.headline(), "Option 1");
 }
 

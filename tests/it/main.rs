@@ -21,6 +21,7 @@ mod federation_outgoing;
 mod federation_trust;
 mod health_metrics;
 mod http_front;
+mod incoming_audience;
 mod instance;
 mod moderation;
 mod oauth;

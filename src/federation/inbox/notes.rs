@@ -4,20 +4,22 @@
 //! first), local accounts mentioned notified. Edits and deletes are honoured only from
 //! the post's author. `Delete` of the actor itself suspends the account.
 
+use std::collections::HashSet;
+
 use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::Value;
 use url::Url;
 
-use super::parse::{IncomingNote, host_of, id_of, parse_note, type_of};
+use super::parse::{Audience, IncomingNote, host_of, id_of, parse_note, type_of};
 use super::{Ctx, Prepared, bad_request, local_target, post_by_ap_id};
 use crate::db::models::{Account, NewPost};
-use crate::db::schema::{accounts, posts};
+use crate::db::schema::{accounts, follows, posts};
 use crate::db::{DbConn, ids};
 use crate::error::{AppError, ErrorKind};
 use crate::federation::FedError;
 use crate::federation::fetch::{self, parse_actor};
-use crate::service::notifications::{self, Kind};
+use crate::service::mentions;
 use crate::service::posts::ContentWarning;
 use crate::service::replies::{NewReply, insert_reply};
 use crate::service::stories::{
@@ -74,8 +76,8 @@ fn own_note(signer: &Account, activity: &Value) -> Result<IncomingNote, FedError
 
 /// `Create`: reads the note and fetches the parents we lack (at most
 /// [`MAX_PARENT_FETCHES`], signed GETs), so the thread is whole before anything is stored.
-/// Returns nothing to store for notes that are not public or unlisted and objects of other
-/// types. A reply whose thread cannot be had is stored all the same (see [`with_parents`]).
+/// Returns nothing to store for followers-only and direct notes for nobody here (see
+/// [`for_someone_here`]) and objects of other types. A reply whose thread cannot be had is stored all the same (see [`with_parents`]).
 pub(super) async fn prepare_create(
     svc: &Services,
     signer: &Account,
@@ -104,8 +106,11 @@ pub(super) async fn prepare_create(
         return Ok(Prepared::Nothing);
     }
     let note = own_note(signer, activity)?;
-    if note.audience.visibility().is_none() {
-        tracing::debug!(id = note.id, "followers-only or direct note not stored");
+    if note.audience == Audience::Limited && !for_someone_here(svc, signer, &note).await? {
+        tracing::debug!(
+            id = note.id,
+            "followers-only or direct note for nobody here: not stored"
+        );
         return Ok(Prepared::Nothing);
     }
     // A reply we already have needs no parents fetched. (A story we already have is
@@ -116,6 +121,36 @@ pub(super) async fn prepare_create(
     Ok(Prepared::Notes(
         with_parents(svc, resolve(note, signer.id)).await?,
     ))
+}
+
+/// Whether a followers-only or direct note is for someone here: a local account it
+/// addresses or mentions, or, when followers-only, a local follower of its author.
+async fn for_someone_here(
+    svc: &Services,
+    signer: &Account,
+    note: &IncomingNote,
+) -> Result<bool, AppError> {
+    let note = note.clone();
+    let (author_id, followers) = (signer.id, signer.followers_url.clone());
+    let base = svc.base_url().to_owned();
+    svc.db
+        .run(move |conn| {
+            if !local_addressed(conn, &base, &note)?.is_empty() {
+                return Ok(true);
+            }
+            if note.visibility(followers.as_deref()) != "private" {
+                return Ok(false);
+            }
+            let n: i64 = follows::table
+                .inner_join(accounts::table.on(accounts::id.eq(follows::follower_id)))
+                .filter(follows::followed_id.eq(author_id))
+                .filter(follows::state.eq("accepted"))
+                .filter(accounts::domain.is_null())
+                .count()
+                .get_result(conn)?;
+            Ok(n > 0)
+        })
+        .await
 }
 
 /// `first` and the parents of it we lack, fetched (at most [`MAX_PARENT_FETCHES`]),
@@ -233,7 +268,7 @@ async fn fetch_note(svc: &Services, url: &str) -> Result<Resolved, String> {
     if host_of(&note.id) != fetch::authority(&url) {
         return Err("the fetched note's id is on another server".into());
     }
-    if note.audience.visibility().is_none() {
+    if note.audience == Audience::Limited {
         return Err("the note is not public".into());
     }
     if host_of(&note.attributed_to) != host_of(&note.id) {
@@ -275,26 +310,76 @@ pub(super) fn prepare_update(signer: &Account, activity: &Value) -> Result<Prepa
     Ok(Prepared::Nothing)
 }
 
-/// Local accounts named by `Mention` tags.
+/// The account (not suspended) an id names: a local one by its actor or profile URL, a
+/// remote one we know by its actor id.
+fn account_named(conn: &mut DbConn, base: &str, href: &str) -> Result<Option<i64>, AppError> {
+    if let Some(a) = local_target(conn, base, href)? {
+        return Ok(Some(a.id));
+    }
+    Ok(accounts::table
+        .filter(accounts::ap_id.eq(href))
+        .filter(accounts::suspended_at.is_null())
+        .select(accounts::id)
+        .first::<i64>(conn)
+        .optional()?)
+}
+
+/// Local accounts a followers-only or direct note addresses (`to`, `cc`) or mentions.
+fn local_addressed(
+    conn: &mut DbConn,
+    base: &str,
+    note: &IncomingNote,
+) -> Result<Vec<i64>, AppError> {
+    let mut out = Vec::new();
+    for href in note.mentions.iter().chain(&note.addressed) {
+        if let Some(a) = local_target(conn, base, href)?
+            && !out.contains(&a.id)
+        {
+            out.push(a.id);
+        }
+    }
+    Ok(out)
+}
+
+/// The accounts a note mentions: those named by its `Mention` tags that we have (local
+/// accounts, remote accounts we know), and for a followers-only or direct note the local
+/// accounts in its `to` and `cc` (a direct message addresses them without a tag, at times).
 fn mentioned(conn: &mut DbConn, base: &str, note: &IncomingNote) -> Result<Vec<i64>, AppError> {
     let mut out = Vec::new();
     for href in &note.mentions {
-        let found = match local_target(conn, base, href)? {
-            Some(a) => Some(a.id),
-            None => accounts::table
-                .filter(accounts::ap_id.eq(href))
-                .filter(accounts::domain.is_null())
-                .select(accounts::id)
-                .first::<i64>(conn)
-                .optional()?,
-        };
-        if let Some(id) = found
+        if let Some(id) = account_named(conn, base, href)?
             && !out.contains(&id)
         {
             out.push(id);
         }
     }
+    if note.audience == Audience::Limited {
+        for id in local_addressed(conn, base, note)? {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
     Ok(out)
+}
+
+/// The visibility a note is stored with (its author's followers collection tells
+/// followers-only from direct).
+fn visibility_of(
+    conn: &mut DbConn,
+    note: &IncomingNote,
+    author_id: i64,
+) -> Result<&'static str, AppError> {
+    if note.audience != Audience::Limited {
+        return Ok(note.visibility(None));
+    }
+    let followers: Option<String> = accounts::table
+        .find(author_id)
+        .select(accounts::followers_url)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten();
+    Ok(note.visibility(followers.as_deref()))
 }
 
 /// Stores the notes of a `Create`, parents first. `known`: tags known to exist.
@@ -316,7 +401,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
     if note.in_reply_to.is_some() && post_by_ap_id(conn, &note.id)?.is_some() {
         return Ok(());
     }
-    let visibility = note.audience.visibility().unwrap_or("public");
+    let visibility = visibility_of(conn, note, r.author_id)?;
     let id = ids::new_id();
     let now = Utc::now().naive_utc();
     let mentioned = mentioned(conn, &ctx.base, note)?;
@@ -389,10 +474,7 @@ fn store(conn: &mut DbConn, ctx: &Ctx, r: &Resolved, known: &KnownTags) -> Resul
                     .set(posts::in_reply_to_uri.eq(note.in_reply_to.as_deref()))
                     .execute(conn)?;
             }
-            for account_id in mentioned {
-                notifications::notify(conn, account_id, Kind::Mention, r.author_id, Some(id), "")?;
-            }
-            Ok(())
+            mentions::record(conn, id, r.author_id, &mentioned, &mut HashSet::new())
         }
     }
 }
@@ -451,6 +533,15 @@ pub(super) fn update(
         &note.content_html,
         Some(&warning),
         tags,
+    )?;
+    // The mentions follow the edit (those newly mentioned are told).
+    let mentioned = mentioned(conn, &ctx.base, note)?;
+    mentions::record(
+        conn,
+        post.id,
+        post.account_id,
+        &mentioned,
+        &mut HashSet::new(),
     )
 }
 

@@ -28,26 +28,17 @@ pub const NOTE_TYPES: [&str; 4] = ["Note", "Article", "Page", "Question"];
 /// The headline of a remote note marked sensitive that has neither a title nor a warning.
 pub const SENSITIVE_HEADLINE: &str = "Sensitive content";
 
-/// Who may see a post, from its `to` and `cc`.
+/// Who may see a post, from its `to` and `cc` (as Mastodon reads them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     /// Public in `to`.
     Public,
     /// Public only in `cc`.
     Unlisted,
-    /// Followers only, or addressed to people: not stored (see docs/federation.md).
-    Private,
-}
-
-impl Audience {
-    /// The `visibility` a stored post gets.
-    pub fn visibility(self) -> Option<&'static str> {
-        match self {
-            Audience::Public => Some("public"),
-            Audience::Unlisted => Some("unlisted"),
-            Audience::Private => None,
-        }
-    }
+    /// Not public: followers-only (the author's followers collection addressed) or direct
+    /// (only people addressed), told apart by [`IncomingNote::visibility`], which knows the
+    /// author's followers collection.
+    Limited,
 }
 
 /// What a Note-like object says, ready to store.
@@ -80,9 +71,32 @@ pub struct IncomingNote {
     /// `href`s of `Mention` tags, distinct: the first [`MAX_MENTIONS_PER_NOTE`].
     pub mentions: Vec<String>,
     pub audience: Audience,
+    /// The ids in `to` and `cc` other than Public, distinct: the first
+    /// [`MAX_MENTIONS_PER_NOTE`] + 2 (room for followers collections).
+    pub addressed: Vec<String>,
 }
 
 impl IncomingNote {
+    /// The `visibility` the note is stored with: `public` (Public in `to`), `unlisted`
+    /// (Public in `cc`), `private` (the author's followers collection addressed, no
+    /// Public), else `direct`. `followers`: the author's followers collection, when known
+    /// (else `{attributedTo}/followers` is taken for it, Mastodon's and our own shape).
+    pub fn visibility(&self, followers: Option<&str>) -> &'static str {
+        match self.audience {
+            Audience::Public => "public",
+            Audience::Unlisted => "unlisted",
+            Audience::Limited => {
+                let guessed = format!("{}/followers", self.attributed_to);
+                let followers = followers.unwrap_or(&guessed);
+                if self.addressed.iter().any(|a| a == followers) {
+                    "private"
+                } else {
+                    "direct"
+                }
+            }
+        }
+    }
+
     /// The headline of a story: the title of an Article or Page; else the content
     /// warning (the text it warns about must not be shown in lists), or "Sensitive
     /// content" for a note marked sensitive without one; else the first line of the text.
@@ -161,8 +175,25 @@ pub fn audience(object: &Value) -> Audience {
     } else if ids_of(object.get("cc")).iter().any(|s| is_public(s)) {
         Audience::Unlisted
     } else {
-        Audience::Private
+        Audience::Limited
     }
+}
+
+/// The ids in `to` and `cc` other than Public, distinct, at most `max`.
+fn addressed(object: &Value, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids_of(object.get("to"))
+        .into_iter()
+        .chain(ids_of(object.get("cc")))
+    {
+        if out.len() == max {
+            break;
+        }
+        if !is_public(&id) && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
 }
 
 /// `host[:port]` of a URL string, or "" when it is not a URL.
@@ -336,6 +367,7 @@ pub fn parse_note(object: &Value) -> Result<IncomingNote, String> {
         hashtags,
         mentions,
         audience: audience(object),
+        addressed: addressed(object, MAX_MENTIONS_PER_NOTE + 2),
     })
 }
 
@@ -388,7 +420,34 @@ mod tests {
             audience(&json!({"to": ["https://a/f"], "cc": ["as:Public"]})),
             Audience::Unlisted
         );
-        assert_eq!(audience(&json!({"to": ["https://a/f"]})), Audience::Private);
+        assert_eq!(audience(&json!({"to": ["https://a/f"]})), Audience::Limited);
+    }
+
+    #[test]
+    fn limited_notes_are_private_when_the_followers_are_addressed_else_direct() {
+        let note = |to: Value, cc: Value| {
+            parse_note(
+                &json!({"type": "Note", "id": "https://a/n/1", "attributedTo": "https://a/u",
+                "content": "<p>Hi</p>", "to": to, "cc": cc}),
+            )
+            .unwrap()
+        };
+        let followers = Some("https://a/followers/u");
+        let n = note(json!(["https://a/followers/u"]), json!(["https://b/x"]));
+        assert_eq!(n.visibility(followers), "private");
+        assert_eq!(n.addressed, ["https://a/followers/u", "https://b/x"]);
+        let n = note(json!([]), json!("https://a/followers/u"));
+        assert_eq!(n.visibility(followers), "private");
+        let n = note(json!(["https://b/x"]), json!([]));
+        assert_eq!(n.visibility(followers), "direct");
+        // Without a known collection, Mastodon's shape is recognised.
+        let n = note(json!(["https://a/u/followers"]), json!([]));
+        assert_eq!(n.visibility(None), "private");
+        let n = note(json!([PUBLIC]), json!(["https://a/followers/u"]));
+        assert_eq!(n.visibility(followers), "public");
+        let n = note(json!(["https://a/followers/u"]), json!(["as:Public"]));
+        assert_eq!(n.visibility(followers), "unlisted");
+        assert!(n.addressed.iter().all(|a| !a.contains("Public")));
     }
 
     #[test]
