@@ -8,6 +8,7 @@ mod harness;
 mod interop_fedify;
 mod interop_pasture;
 mod peers;
+mod visibility;
 
 use std::time::Duration;
 
