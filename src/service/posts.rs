@@ -306,7 +306,7 @@ pub fn assemble_posts(
 }
 
 /// A local headline escaped, with the accounts the post mentions linked.
-fn headline_html(headline: &str, mentions: &[MentionView], domain: &str) -> String {
+pub(crate) fn headline_html(headline: &str, mentions: &[MentionView], domain: &str) -> String {
     let linker = |name: &str, host: Option<&str>| {
         let acct = match host.filter(|h| *h != domain) {
             Some(h) => format!("{name}@{h}"),

@@ -218,7 +218,8 @@ pub struct StoryView {
     pub content_html: String,
     /// A remote note whose headline is its first line: that line as HTML, its hashtags and
     /// mentions still links. The page shows it as the headline and [`Self::body_html`]
-    /// below it, so the line is not shown twice.
+    /// below it, so the line is not shown twice. A local story whose headline mentions
+    /// accounts: the headline escaped, its mentions linked (the body is then whole).
     pub headline_html: Option<String>,
     /// What the page shows as the body: the content without the line shown as headline.
     pub body_html: String,
@@ -265,7 +266,8 @@ impl StoryView {
     /// as the headline).
     pub fn excerpt(&self) -> String {
         const MAX: usize = 280;
-        let body = if self.headline_html.is_some() {
+        // The first line was split off only when the body shown is not the whole content.
+        let body = if self.headline_html.is_some() && self.body_html != self.content_html {
             crate::domain::story::split_status(&self.body).1
         } else {
             self.body.clone()
@@ -280,6 +282,39 @@ impl StoryView {
     }
 }
 
+/// The headlines of local stories that mention accounts, with those mentions linked, in
+/// one query for all of them (only headlines with an `@` are looked at).
+fn linked_headlines(
+    conn: &mut DbConn,
+    rows: &[(Post, AccountBrief)],
+) -> Result<HashMap<i64, String>, AppError> {
+    let candidates: Vec<(&Post, &str)> = rows
+        .iter()
+        .filter(|(p, _)| p.local)
+        .filter_map(|(p, _)| Some((p, p.headline.as_deref().filter(|h| h.contains('@'))?)))
+        .collect();
+    let Some((first, _)) = candidates.first() else {
+        return Ok(HashMap::new());
+    };
+    // A local post's id is `{base}/stories/{id}` or `{base}/replies/{id}`.
+    let base = first
+        .ap_id
+        .rsplitn(3, '/')
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
+    let domain = base.split_once("://").map_or(base.as_str(), |(_, d)| d);
+    let ids: Vec<i64> = candidates.iter().map(|(p, _)| p.id).collect();
+    let mut mentions = super::mentions::views_of(conn, &ids, &base)?;
+    Ok(candidates
+        .into_iter()
+        .filter_map(|(p, h)| {
+            let m = mentions.remove(&p.id)?;
+            Some((p.id, super::posts::headline_html(h, &m, domain)))
+        })
+        .collect())
+}
+
 /// Builds views for rows already loaded with their authors, fetching all their tags in
 /// one query (no query per story).
 pub fn assemble(
@@ -292,6 +327,7 @@ pub fn assemble(
         load_engagement(conn, &posts, viewer)?
     };
     let ids: Vec<i64> = rows.iter().map(|(p, _)| p.id).collect();
+    let mut linked = linked_headlines(conn, &rows)?;
     let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
     if !ids.is_empty() {
         let tag_rows: Vec<PostTag> = post_tags::table
@@ -320,7 +356,7 @@ pub fn assemble(
             };
             let (headline_html, body_html) = match lead {
                 Some((first, rest)) => (Some(first), rest),
-                None => (None, p.content_html.clone()),
+                None => (linked.remove(&p.id), p.content_html.clone()),
             };
             StoryView {
                 headline_html,

@@ -487,6 +487,14 @@ async fn story_mentions_from_the_web_form_are_stored_and_linked() {
     page.assert_contains(
         "<a href=\"http://tidings.test/@bob\" class=\"u-url mention\">@<span>Bob</span></a>",
     );
+    // The headline's mention is a link too, and the body is shown whole.
+    page.assert_contains("<h1 class=\"headline\">Talking to <span class=\"h-card\"><a href=\"http://tidings.test/@bob\" class=\"u-url mention\">@<span>bob</span></a></span></h1>");
+    page.assert_contains("And again");
+    // Lists show the excerpt of the whole body.
+    alice
+        .get("/")
+        .await
+        .assert_contains("And again @Bob, not @nobody");
 }
 
 /// The remote actor `name` of `peer` follows alice (through alice's inbox), accepted.
