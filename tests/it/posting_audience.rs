@@ -245,7 +245,8 @@ async fn the_web_forms_choose_a_visibility_and_keep_it_when_rejected() {
             "/submit",
             &[
                 ("headline", "Only for followers"),
-                ("body", "Hello"),
+                // bob is mentioned, so he may see it and reply.
+                ("body", "Hello @bob"),
                 ("visibility", "private"),
             ],
         )
