@@ -2,6 +2,7 @@
 //! README.md). Each test starts its own alpha, beta and gamma, each on its own database
 //! (SQLite, or PostgreSQL when `TIDINGS_TEST_DATABASE_URL` is set).
 
+mod boosts;
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 mod harness;
