@@ -344,6 +344,42 @@ async fn a_fedify_peer_and_tidings_verify_each_other_over_https() {
     assert_eq!(reply["in_reply_to_id"], story_id.as_str(), "{reply}");
     assert_eq!(reply["account"]["acct"], peer.handle().as_str(), "{reply}");
 
+    // A followers-only reply (to: the peer's followers, cc: newsMNC, as Mastodon addresses
+    // it) is stored as private and shown to newsMNC, whom it addresses, and to nobody else
+    // here (issue #13).
+    let reader = tidings.user(&net, "reader", false).await;
+    peer.act(
+        "reply",
+        json!({ "inReplyTo": note_id, "content": "<p>Between us: the ferry is late.</p>",
+                "visibility": "private" }),
+    )
+    .await;
+    let private = eventually("the followers-only reply shows to newsMNC", || async {
+        news.context(&story_id).await["descendants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("the ferry is late"))
+            })
+            .cloned()
+    })
+    .await;
+    assert_eq!(private["visibility"], "private", "{private}");
+    let seen_by_reader = reader.context(&story_id).await;
+    assert!(
+        !seen_by_reader.to_string().contains("the ferry is late"),
+        "a local account that neither follows the peer nor is addressed sees it: {seen_by_reader}"
+    );
+    assert!(
+        seen_by_reader
+            .to_string()
+            .contains("Glad to hear it, from Fedify"),
+        "the public reply stays visible: {seen_by_reader}"
+    );
+
     // The peer likes the story: the score moves.
     peer.act("like", json!({ "object": note_id })).await;
     eventually("the peer's Like counts on the story", || async {

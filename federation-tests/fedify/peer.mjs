@@ -14,7 +14,8 @@
 //   POST /control/follow   {"handle": "@name@host"}          -> {"actor", "activity"}
 //   POST /control/unfollow {"handle": "@name@host"}          -> {"actor", "activity"}
 //   POST /control/post     {"content", "tags": ["name"]}     -> {"note", "activity"}
-//   POST /control/reply    {"inReplyTo": url, "content"}     -> {"note", "activity"}
+//   POST /control/reply    {"inReplyTo": url, "content", "visibility": "public"|"private"}
+//                                                             -> {"note", "activity"}
 //   POST /control/like     {"object": url}                   -> {"activity"}
 //   GET  /control/inbox    the activities Fedify's inbox accepted, oldest first
 //   GET  /control/rejections  inbox requests Fedify refused, with its reason
@@ -335,8 +336,11 @@ function newNote(ctx, content, extra = {}) {
   const note = new Note({
     id: uri,
     attribution: ctx.getActorUri(USER),
-    to: PUBLIC_COLLECTION,
-    ccs: [ctx.getFollowersUri(USER), ...(extra.alsoCc ?? [])],
+    // Followers only (as Mastodon addresses it): to the followers, cc the mentioned.
+    tos: extra.followersOnly ? [ctx.getFollowersUri(USER)] : [PUBLIC_COLLECTION],
+    ccs: extra.followersOnly
+      ? [...(extra.alsoCc ?? [])]
+      : [ctx.getFollowersUri(USER), ...(extra.alsoCc ?? [])],
     content,
     url: uri,
     published: Temporal.Now.instant(),
@@ -392,7 +396,7 @@ const actions = {
     await ctx.sendActivity({ identifier: USER }, [...followers.values()], create);
     return { note: note.id.href, activity: create.id.href, followers: followers.size };
   },
-  async reply(ctx, { inReplyTo, content }) {
+  async reply(ctx, { inReplyTo, content, visibility = "public" }) {
     const parent = await ctx.lookupObject(inReplyTo);
     if (parent == null) throw new Error(`cannot look up ${inReplyTo}`);
     const author = await parent.getAttribution?.(ctx);
@@ -400,6 +404,7 @@ const actions = {
     const note = newNote(ctx, content, {
       replyTarget: new URL(inReplyTo),
       alsoCc: [author.id],
+      followersOnly: visibility === "private",
     });
     const create = createOf(ctx, note);
     const recipients = new Map([[author.id.href, author]]);
