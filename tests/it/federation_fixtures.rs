@@ -308,4 +308,44 @@ async fn captured_activities_are_handled() {
     let (status, _) = signed_by(&app, &actor, &undo).await;
     assert_eq!(status, reqwest::StatusCode::ACCEPTED);
     assert_eq!(up().await, 0);
+
+    // Mastodon's boost (the Announce embedded in its captured Undo) counts on the story and
+    // tells alice; the Undo takes it back (issue #13, item 5).
+    let undo = rewritten(
+        "mastodon/activities/undo_announce.json",
+        &[
+            ("http://mastodon.example.org/users/admin", actor.id.as_str()),
+            ("http://mastodon.example.org", peer.base.as_str()),
+            (
+                "http://lostallofmy.faith/objects/acc592f0-093a-4326-856e-2ab30947ef11",
+                story_url.as_str(),
+            ),
+            (
+                "http://lostallofmy.faith/users/admin",
+                "http://tidings.test/users/alice",
+            ),
+        ],
+    );
+    let shares = || async {
+        app.svc
+            .db
+            .run(move |conn| {
+                Ok(posts::table
+                    .find(story)
+                    .select(posts::share_count)
+                    .first::<i64>(conn)?)
+            })
+            .await
+            .unwrap()
+    };
+    let (status, body) = signed_by(&app, &actor, &undo["object"]).await;
+    assert_eq!(status, reqwest::StatusCode::ACCEPTED, "{body}");
+    assert_eq!(shares().await, 1);
+    alice
+        .get("/notifications")
+        .await
+        .assert_contains("boosted your post");
+    let (status, body) = signed_by(&app, &actor, &undo).await;
+    assert_eq!(status, reqwest::StatusCode::ACCEPTED, "{body}");
+    assert_eq!(shares().await, 0);
 }
