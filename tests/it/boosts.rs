@@ -3,8 +3,9 @@
 //! `Announce` and `Undo(Announce)` sent to remote servers, and remote `Announce`s of our
 //! posts counted, listed and notified.
 
+use crate::common::TestApp;
+use crate::common::api::Api;
 use crate::common::recording_peer::RecordingPeer;
-use crate::common::{PASSWORD, TestApp};
 use chrono::Utc;
 use diesel::prelude::*;
 use reqwest::StatusCode;
@@ -17,74 +18,7 @@ use url::Url;
 const ALICE: &str = "http://tidings.test/users/alice";
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-/// A bearer-token client of the API (as `name`, who has joined).
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
 impl Api {
-    async fn login(app: &TestApp, name: &str) -> Api {
-        let http = reqwest::Client::new();
-        let reg: Value = http
-            .post(format!("{}/api/v1/apps", app.base))
-            .form(&[
-                ("client_name", "test"),
-                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-                ("scopes", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token: Value = http
-            .post(format!("{}/oauth/token", app.base))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", reg["client_id"].as_str().unwrap()),
-                ("client_secret", reg["client_secret"].as_str().unwrap()),
-                ("username", name),
-                ("password", PASSWORD),
-                ("scope", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api {
-            base: app.base.clone(),
-            http,
-            token: token["access_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let res = req.bearer_auth(&self.token).send().await.unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn post(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.post(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn ok(&self, path: &str) -> Value {
-        let (status, body) = self.get(path).await;
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        body
-    }
-
     async fn my_id(&self) -> String {
         self.ok("/api/v1/accounts/verify_credentials").await["id"]
             .as_str()

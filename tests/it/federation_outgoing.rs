@@ -4,6 +4,7 @@
 //! reactions on remote posts, follows of remote accounts, and finding remote accounts by
 //! handle (WebFinger).
 
+use crate::common::api::Api;
 use crate::common::recording_peer::{Received, RecordingPeer};
 use crate::common::{Browser, TestApp};
 use axum::http::Method;
@@ -573,79 +574,6 @@ async fn following_count(app: &TestApp) -> i64 {
 }
 
 // ---------------------------------------------------------------- client API
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Api {
-    async fn login(app: &TestApp, name: &str) -> Api {
-        let http = reqwest::Client::new();
-        let reg: Value = http
-            .post(format!("{}/api/v1/apps", app.base))
-            .form(&[
-                ("client_name", "test"),
-                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-                ("scopes", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token: Value = http
-            .post(format!("{}/oauth/token", app.base))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", reg["client_id"].as_str().unwrap()),
-                ("client_secret", reg["client_secret"].as_str().unwrap()),
-                ("username", name),
-                ("password", crate::common::PASSWORD),
-                ("scope", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api {
-            base: app.base.clone(),
-            http,
-            token: token["access_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let res = req.bearer_auth(&self.token).send().await.unwrap();
-        (res.status(), res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str) -> (StatusCode, Value) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.json().await.unwrap_or(Value::Null))
-    }
-}
 
 #[tokio::test]
 async fn the_api_resolves_handles_and_follows_remote_accounts() {

@@ -5,8 +5,8 @@
 //! accounts we know, local accounts in `to`/`cc`) and the mentioned notified.
 
 use crate::common::TestApp;
+use crate::common::api::Api;
 use crate::common::peer::{Peer, signed_by};
-use crate::posting_audience::Api;
 use chrono::Utc;
 use diesel::prelude::*;
 use reqwest::StatusCode;
@@ -130,10 +130,10 @@ async fn a_mastodon_direct_message_is_stored_for_the_one_addressed() {
     assert_eq!(names, ["alice"]);
     let alice = Api::login(&app, "alice").await;
     assert_eq!(
-        mention_ids(&alice.get("/api/v1/notifications").await),
+        mention_ids(&alice.ok("/api/v1/notifications").await),
         [id.to_string()]
     );
-    let status = alice.get(&format!("/api/v1/statuses/{id}")).await;
+    let status = alice.ok(&format!("/api/v1/statuses/{id}")).await;
     assert_eq!(status["visibility"], "direct");
     assert_eq!(status["mentions"][0]["acct"], "alice");
 
@@ -208,7 +208,7 @@ async fn a_followers_only_note_is_stored_as_private_for_followers_and_the_mentio
     );
     let alice = Api::login(&app, "alice").await;
     assert_eq!(
-        mention_ids(&alice.get("/api/v1/notifications").await),
+        mention_ids(&alice.ok("/api/v1/notifications").await),
         [id.to_string()]
     );
 
@@ -267,7 +267,7 @@ async fn a_remote_notes_mentions_of_known_accounts_are_stored_and_shown() {
     assert_eq!(visibility, "public");
     assert_eq!(names, ["alice", "friend"]);
     let alice = Api::login(&app, "alice").await;
-    let status = alice.get(&format!("/api/v1/statuses/{id}")).await;
+    let status = alice.ok(&format!("/api/v1/statuses/{id}")).await;
     let mut accts: Vec<(String, String)> = status["mentions"]
         .as_array()
         .unwrap()

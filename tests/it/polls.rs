@@ -4,6 +4,7 @@
 //! Mastodon, Pleroma and Misskey (tests/fixtures/federation/), remote votes counted and
 //! never stored as replies, our votes sent as Mastodon sends them, `Update(Question)`.
 
+use crate::common::api::Api;
 use crate::common::recording_peer::RecordingPeer;
 use crate::common::{PASSWORD, TestApp};
 use chrono::{Duration, Utc};
@@ -14,74 +15,6 @@ use tidings::db::schema::{poll_votes, polls, posts};
 
 const ALICE: &str = "http://tidings.test/users/alice";
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-/// A bearer-token client of the API.
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Api {
-    async fn login(app: &TestApp, name: &str) -> Api {
-        let http = reqwest::Client::new();
-        let reg: Value = http
-            .post(format!("{}/api/v1/apps", app.base))
-            .form(&[
-                ("client_name", "test"),
-                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-                ("scopes", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token: Value = http
-            .post(format!("{}/oauth/token", app.base))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", reg["client_id"].as_str().unwrap()),
-                ("client_secret", reg["client_secret"].as_str().unwrap()),
-                ("username", name),
-                ("password", PASSWORD),
-                ("scope", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api {
-            base: app.base.clone(),
-            http,
-            token: token["access_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let res = req.bearer_auth(&self.token).send().await.unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, Value) {
-        self.send(self.http.post(format!("{}{path}", self.base)).form(fields))
-            .await
-    }
-
-    async fn json(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
-            .await
-    }
-}
 
 /// A story with a poll from the API (form-encoded); its status.
 async fn api_poll(api: &Api, options: &[&str], expires_in: &str, multiple: bool) -> Value {

@@ -4,8 +4,9 @@
 //! accounts, a reply's parent author), shown in the API, linked and notified; and what
 //! goes out: the addressing of each visibility and the inboxes it is delivered to.
 
+use crate::common::api::Api;
 use crate::common::recording_peer::RecordingPeer;
-use crate::common::{Browser, PASSWORD, TestApp};
+use crate::common::{Browser, TestApp};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,79 +17,10 @@ use url::Url;
 const ALICE: &str = "http://tidings.test/users/alice";
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-/// A bearer-token client of the API (as `name`, who has joined).
-pub(crate) struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
 impl Api {
-    pub(crate) async fn login(app: &TestApp, name: &str) -> Api {
-        let http = reqwest::Client::new();
-        let reg: Value = http
-            .post(format!("{}/api/v1/apps", app.base))
-            .form(&[
-                ("client_name", "test"),
-                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-                ("scopes", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token: Value = http
-            .post(format!("{}/oauth/token", app.base))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", reg["client_id"].as_str().unwrap()),
-                ("client_secret", reg["client_secret"].as_str().unwrap()),
-                ("username", name),
-                ("password", PASSWORD),
-                ("scope", "read write follow"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api {
-            base: app.base.clone(),
-            http,
-            token: token["access_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let res = req.bearer_auth(&self.token).send().await.unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    pub(crate) async fn get(&self, path: &str) -> Value {
-        let (status, body) = self
-            .send(self.http.get(format!("{}{path}", self.base)))
-            .await;
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        body
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        self.send(self.http.post(format!("{}{path}", self.base)).form(form))
-            .await
-    }
-
-    async fn put(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        self.send(self.http.put(format!("{}{path}", self.base)).form(form))
-            .await
-    }
-
     /// Posts a status; the status as answered (200 asserted).
     pub(crate) async fn status(&self, form: &[(&str, &str)]) -> Value {
-        let (status, body) = self.post("/api/v1/statuses", form).await;
+        let (status, body) = self.form("/api/v1/statuses", form).await;
         assert_eq!(status, StatusCode::OK, "{form:?}: {body}");
         body
     }
@@ -148,7 +80,7 @@ fn accts(status: &Value) -> Vec<String> {
 
 /// Mention notifications `api`'s account has, as the ids of their statuses.
 async fn mention_notifications(api: &Api) -> Vec<String> {
-    api.get("/api/v1/notifications?types[]=mention")
+    api.ok("/api/v1/notifications?types[]=mention")
         .await
         .as_array()
         .unwrap()
@@ -175,7 +107,7 @@ async fn the_api_posts_each_visibility_and_replies_are_never_wider_than_their_pa
     }
     // Unknown values are refused, nothing stored.
     let (status, body) = alice
-        .post(
+        .form(
             "/api/v1/statuses",
             &[("status", "Secret"), ("visibility", "secret")],
         )
@@ -221,13 +153,13 @@ async fn the_api_posts_each_visibility_and_replies_are_never_wider_than_their_pa
 
     // Edits keep the visibility.
     let (status, edited) = alice
-        .put(&format!("/api/v1/statuses/{pid}"), &[("status", "Edited")])
+        .put_form(&format!("/api/v1/statuses/{pid}"), &[("status", "Edited")])
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["visibility"], "private");
 
     // New posts are still public by default.
-    let prefs = alice.get("/api/v1/preferences").await;
+    let prefs = alice.ok("/api/v1/preferences").await;
     assert_eq!(prefs["posting:default:visibility"], "public");
 }
 
@@ -323,7 +255,7 @@ async fn private_and_direct_posts_cannot_be_boosted() {
             .await;
         let id = s["id"].as_str().unwrap();
         let (status, body) = bob_api
-            .post(&format!("/api/v1/statuses/{id}/reblog"), &[])
+            .form(&format!("/api/v1/statuses/{id}/reblog"), &[])
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}: {body}");
         let res = bob
@@ -341,7 +273,7 @@ async fn private_and_direct_posts_cannot_be_boosted() {
     // A public one can.
     let s = alice.status(&[("status", "Share me")]).await;
     let (status, _) = bob_api
-        .post(
+        .form(
             &format!("/api/v1/statuses/{}/reblog", s["id"].as_str().unwrap()),
             &[],
         )
@@ -407,7 +339,7 @@ async fn mentions_of_local_and_remote_accounts_are_stored_shown_linked_and_notif
 
     // An edit recomputes: bob is no longer mentioned, carol is (and is told, once).
     let (status, edited) = alice
-        .put(
+        .put_form(
             &format!("/api/v1/statuses/{id}"),
             &[("status", "Big news\n\nAsk @carol and @carol")],
         )
@@ -419,7 +351,7 @@ async fn mentions_of_local_and_remote_accounts_are_stored_shown_linked_and_notif
     assert_eq!(mention_notifications(&bob).await.len(), 1);
     // Editing again does not tell carol twice.
     alice
-        .put(
+        .put_form(
             &format!("/api/v1/statuses/{id}"),
             &[("status", "Big news\n\nAsk @carol again")],
         )
@@ -456,7 +388,7 @@ async fn mentions_of_local_and_remote_accounts_are_stored_shown_linked_and_notif
         .await;
     assert_eq!(accts(&reply), vec!["alice".to_owned(), "bob".to_owned()]);
     let told: Vec<Value> = alice
-        .get("/api/v1/notifications")
+        .ok("/api/v1/notifications")
         .await
         .as_array()
         .unwrap()
@@ -594,7 +526,7 @@ async fn private_and_direct_posts_go_only_to_their_audience() {
     // Its Update and Delete go to the same audience.
     let did = direct["id"].as_str().unwrap();
     let (status, _) = alice
-        .put(
+        .put_form(
             &format!("/api/v1/statuses/{did}"),
             &[("status", &format!("Just between us (edited), @{ann}"))],
         )

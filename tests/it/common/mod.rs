@@ -19,6 +19,7 @@ use tidings::db::Db;
 use tidings::service::Services;
 use tokio::sync::oneshot;
 
+pub mod api;
 pub mod certs;
 pub mod recording_peer;
 
