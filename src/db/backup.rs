@@ -81,7 +81,8 @@ struct Count {
     n: i64,
 }
 
-fn table_names(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+/// The database's own tables (SQLite's internal ones left out), by name.
+pub(crate) fn table_names(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     let sql = match conn {
         DbConn::Sqlite(_) => {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
@@ -98,15 +99,19 @@ fn table_names(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// Rows in `table` (a name from the catalogue, quoted as an identifier all the same).
+pub(crate) fn count(conn: &mut DbConn, table: &str) -> anyhow::Result<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM \"{}\"",
+        table.replace('"', "\"\"")
+    );
+    Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
+}
+
 fn counts(conn: &mut DbConn) -> anyhow::Result<BTreeMap<String, i64>> {
     let mut out = BTreeMap::new();
     for table in table_names(conn)? {
-        // Names come from the catalogue; quoted as identifiers all the same.
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM \"{}\"",
-            table.replace('"', "\"\"")
-        );
-        let n = diesel::sql_query(sql).get_result::<Count>(conn)?.n;
+        let n = count(conn, &table)?;
         out.insert(table, n);
     }
     Ok(out)

@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::{Context, anyhow, bail};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{Nullable, Text};
 
+use super::backup::{count, table_names};
 use super::{Backend, Db, DbConn};
 
 /// Rows per statement.
@@ -35,12 +36,6 @@ struct Row2 {
 struct Json {
     #[diesel(sql_type = Nullable<Text>)]
     j: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 fn q(ident: &str) -> String {
@@ -91,29 +86,6 @@ fn pg_foreign_keys(conn: &mut DbConn) -> anyhow::Result<Vec<(String, String, Str
     .into_iter()
     .map(|f| (f.t, f.r, f.c))
     .collect())
-}
-
-fn sqlite_tables(conn: &mut DbConn) -> anyhow::Result<BTreeSet<String>> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = Text)]
-        name: String,
-    }
-    Ok(diesel::sql_query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    )
-    .load::<N>(conn)?
-    .into_iter()
-    .map(|n| n.name)
-    .collect())
-}
-
-fn count(conn: &mut DbConn, table: &str) -> anyhow::Result<i64> {
-    Ok(
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {}", q(table)))
-            .get_result::<Count>(conn)?
-            .n,
-    )
 }
 
 /// Tables in an order where every table comes after those it references.
@@ -207,7 +179,7 @@ pub fn copy(
     let mut target = super::backup::open(to)?;
     let columns = pg_columns(&mut target)?;
     let fks = pg_foreign_keys(&mut target)?;
-    let in_sqlite = sqlite_tables(&mut source)?;
+    let in_sqlite: BTreeSet<String> = table_names(&mut source)?.into_iter().collect();
     let tables: BTreeSet<String> = columns
         .keys()
         .filter(|t| in_sqlite.contains(*t) && t.as_str() != "__diesel_schema_migrations")

@@ -3,7 +3,6 @@
 //! built from it, so a later command that names another domain is refused instead of
 //! minting accounts nobody can reach.
 
-use chrono::Utc;
 use diesel::prelude::*;
 
 use crate::config::Config;
@@ -127,13 +126,5 @@ fn read(conn: &mut DbConn, key: &str) -> Result<Option<String>, String> {
 }
 
 fn write(conn: &mut DbConn, key: &str, value: &str) -> Result<(), String> {
-    diesel::insert_into(instance_settings::table)
-        .values((
-            instance_settings::key.eq(key),
-            instance_settings::value.eq(value),
-            instance_settings::updated_at.eq(Utc::now().naive_utc()),
-        ))
-        .execute(conn)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    super::instance::put(conn, key, value).map_err(|e| e.to_string())
 }

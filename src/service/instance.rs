@@ -250,29 +250,36 @@ pub async fn info(svc: &Services) -> Result<Arc<InstanceInfo>, AppError> {
 pub async fn apply(svc: &Services, changes: Changes) -> Result<Arc<InstanceInfo>, AppError> {
     svc.db
         .write(move |conn| {
-            let now = Utc::now().naive_utc();
             for (key, value) in &changes.0 {
-                let updated = diesel::update(instance_settings::table.find(key))
-                    .set((
-                        instance_settings::value.eq(value),
-                        instance_settings::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                if updated == 0 {
-                    diesel::insert_into(instance_settings::table)
-                        .values((
-                            instance_settings::key.eq(key),
-                            instance_settings::value.eq(value),
-                            instance_settings::updated_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                }
+                put(conn, key, value)?;
             }
             Ok(())
         })
         .await?;
     *svc.instance.0.write().expect("not poisoned") = None;
     info(svc).await
+}
+
+/// Sets one row of `instance_settings` (updated, or inserted when new). Call inside a
+/// write transaction.
+pub(crate) fn put(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
+    let now = Utc::now().naive_utc();
+    let updated = diesel::update(instance_settings::table.find(key))
+        .set((
+            instance_settings::value.eq(value),
+            instance_settings::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(instance_settings::table)
+            .values((
+                instance_settings::key.eq(key),
+                instance_settings::value.eq(value),
+                instance_settings::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 fn load(conn: &mut DbConn) -> Result<InstanceInfo, AppError> {
