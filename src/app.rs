@@ -324,6 +324,8 @@ pub fn router(services: Services) -> Router {
             crate::http_limit::layer,
         ))
         .layer(axum::middleware::from_fn(security_headers))
+        // Outside the rate limit, so a browser app can read a 429 too.
+        .layer(crate::http_cors::CorsOnPaths)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

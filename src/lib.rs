@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod http_cors;
 pub mod http_limit;
 pub mod metrics;
 pub mod service;

@@ -12,6 +12,7 @@ mod boosts;
 mod cli;
 mod community;
 mod conversations;
+mod cors;
 mod federation_activities;
 mod federation_delivery;
 mod federation_discovery;
