@@ -437,15 +437,23 @@ pub fn announce_activity(
     object: &str,
     author: &str,
     published: &str,
+    followers_only: bool,
 ) -> Value {
+    // A self-boost of a followers-only post goes to the booster's followers only, as
+    // Mastodon addresses it; any other boost is public.
+    let (to, cc) = if followers_only {
+        (json!([followers]), json!([]))
+    } else {
+        (json!([PUBLIC]), json!([followers, author]))
+    };
     json!({
         "@context": AS_CONTEXT,
         "id": id,
         "type": "Announce",
         "actor": actor,
         "published": published,
-        "to": [PUBLIC],
-        "cc": [followers, author],
+        "to": to,
+        "cc": cc,
         "object": object,
     })
 }
@@ -460,10 +468,10 @@ fn announce_of(
     let Some(actor) = local_account(conn, boost.account_id)? else {
         return Ok(None);
     };
-    let Some((object, author_id)) = posts::table
+    let Some((object, author_id, visibility)) = posts::table
         .find(boost.post_id)
-        .select((posts::ap_id, posts::account_id))
-        .first::<(String, i64)>(conn)
+        .select((posts::ap_id, posts::account_id, posts::visibility))
+        .first::<(String, i64, String)>(conn)
         .optional()?
     else {
         return Ok(None);
@@ -472,8 +480,11 @@ fn announce_of(
         .find(author_id)
         .select(accounts::ap_id)
         .first(conn)?;
+    let followers_only = visibility == "private";
     let mut recipients = accepted_followers(conn, actor.id)?;
-    recipients.push(author_id);
+    if !followers_only {
+        recipients.push(author_id);
+    }
     let inboxes = inboxes_of(conn, &recipients)?;
     if inboxes.is_empty() {
         return Ok(None);
@@ -493,6 +504,7 @@ fn announce_of(
         &object,
         &author_ap_id,
         &published,
+        followers_only,
     );
     Ok(Some((activity, inboxes, actor)))
 }

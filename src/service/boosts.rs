@@ -30,15 +30,21 @@ pub struct BoostView {
     pub created_at: NaiveDateTime,
 }
 
-/// Whether a post may be boosted: only public and unlisted posts (Mastodon refuses to
-/// boost followers-only and direct posts). This is where the visibility check of
-/// followers-only and direct posts belongs; today every post is public or unlisted.
-pub(crate) fn check_boostable(post: &Post) -> Result<(), AppError> {
+/// Whether `booster` may boost a post, as on Mastodon: anyone may boost a public or
+/// unlisted post; a followers-only post only its author (a self-boost, which reaches the
+/// author's followers, who can see the post already); a direct post nobody. The same rule
+/// holds for local boosts and for incoming `Announce`s.
+pub(crate) fn check_boostable(post: &Post, booster: i64) -> Result<(), AppError> {
     match post.visibility.as_str() {
         "public" | "unlisted" => Ok(()),
+        "private" if post.account_id == booster => Ok(()),
+        "private" => Err(AppError::field(
+            "visibility",
+            "Followers-only posts can be boosted only by their author",
+        )),
         _ => Err(AppError::field(
             "visibility",
-            "Followers-only and direct posts cannot be boosted",
+            "Direct posts cannot be boosted",
         )),
     }
 }
@@ -106,7 +112,7 @@ pub async fn boost(svc: &Services, account: &Account, post_id: i64) -> Result<Po
         .write(move |conn| {
             load_visible(conn, post_id, Some(account_id), &base)?;
             let post = lock_post(conn, post_id)?;
-            check_boostable(&post)?;
+            check_boostable(&post, account_id)?;
             let ap_base = format!("{base}/boosts");
             let (row, added) = add_boost(conn, account_id, &post, |id| format!("{ap_base}/{id}"))?;
             if added {

@@ -276,6 +276,29 @@ async fn boosts_federate_as_announce_and_undo() {
         ])
     );
     assert_eq!(authors.received_of("/inbox", "Announce").len(), 1);
+
+    // Her self-boost of a followers-only post (allowed, as on Mastodon) goes to her
+    // followers only, addressed to them alone.
+    let api = Api::login(&app, "alice").await;
+    let (status, mine) = api
+        .form(
+            "/api/v1/statuses",
+            &[("status", "For followers"), ("visibility", "private")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    let (status, body) = api
+        .form(
+            &format!("/api/v1/statuses/{}/reblog", mine["id"].as_str().unwrap()),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let got = followers.wait_for("/inbox", "Announce", 3).await;
+    let announce = got[2].json();
+    assert_eq!(announce["object"], mine["uri"]);
+    assert_eq!(announce["to"], json!([format!("{ALICE}/followers")]));
+    assert_eq!(announce["cc"], json!([]));
 }
 
 #[tokio::test]

@@ -653,14 +653,17 @@ async fn shares_are_counted_and_undone() {
     let status = api_json(&w.app, &format!("/api/v1/statuses/{story}")).await;
     assert_eq!(status["reblogs_count"], 1);
 
-    // A share of something we do not have: accepted, ignored.
+    // A share of something we do not have is fetched from its server; when it cannot be
+    // had there, the share is refused with the reason and nothing is stored.
     let elsewhere = activity(
         "Announce",
         &w.remote,
         &format!("{b}/announces/2"),
         json!("https://elsewhere.example/notes/1"),
     );
-    accepted(signed_by(&w.app, &w.remote, &elsewhere).await);
+    let (status, body) = signed_by(&w.app, &w.remote, &elsewhere).await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("cannot be had from its server"), "{body}");
 
     let undo = activity("Undo", &w.remote, &format!("{b}/undo/1"), announce);
     accepted(signed_by(&w.app, &w.remote, &undo).await);

@@ -61,7 +61,7 @@ async fn stored(app: &TestApp, ap_id: &str) -> Option<(i64, String, Vec<String>)
 }
 
 /// `name` (local) follows the remote account `actor_id` (accepted).
-async fn local_follows(app: &TestApp, name: &str, actor_id: &str) {
+pub(crate) async fn local_follows(app: &TestApp, name: &str, actor_id: &str) {
     let (name, actor_id) = (name.to_owned(), actor_id.to_owned());
     app.svc
         .db

@@ -243,7 +243,7 @@ async fn the_web_forms_choose_a_visibility_and_keep_it_when_rejected() {
 }
 
 #[tokio::test]
-async fn private_and_direct_posts_cannot_be_boosted() {
+async fn private_and_direct_posts_cannot_be_boosted_but_by_the_author_of_a_private_one() {
     let app = TestApp::spawn().await;
     app.user("alice").await;
     let mut bob = app.user("bob").await;
@@ -270,6 +270,29 @@ async fn private_and_direct_posts_cannot_be_boosted() {
         .await
         .unwrap();
     assert_eq!(boosts, 0);
+    // Its author may boost a followers-only post (to her followers, as on Mastodon), not
+    // a direct one.
+    let mine = alice
+        .status(&[("status", "For my followers"), ("visibility", "private")])
+        .await;
+    let (status, body) = alice
+        .form(
+            &format!("/api/v1/statuses/{}/reblog", mine["id"].as_str().unwrap()),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reblog"]["reblogs_count"], 1, "{body}");
+    let dm = alice
+        .status(&[("status", "Just you @bob"), ("visibility", "direct")])
+        .await;
+    let (status, _) = alice
+        .form(
+            &format!("/api/v1/statuses/{}/reblog", dm["id"].as_str().unwrap()),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // A public one can.
     let s = alice.status(&[("status", "Share me")]).await;
     let (status, _) = bob_api

@@ -309,6 +309,7 @@ async fn receive(
     let prepared = match kind.as_str() {
         "Create" => notes::prepare_create(svc, &signer, &activity).await?,
         "Update" => notes::prepare_update(&signer, &activity)?,
+        "Announce" => announces::prepare(svc, &activity).await?,
         _ => Prepared::Nothing,
     };
 
@@ -523,7 +524,10 @@ fn apply(
         ("Accept", _) => follows::answer(conn, ctx, activity, true),
         ("Reject", _) => follows::answer(conn, ctx, activity, false),
         ("Like" | "Dislike" | "EmojiReact", _) => votes::react(conn, ctx, activity),
-        ("Announce", _) => announces::announce(conn, ctx, activity),
+        ("Announce", Prepared::Notes(fetched)) => {
+            announces::announce(conn, ctx, activity, fetched, known)
+        }
+        ("Announce", _) => announces::announce(conn, ctx, activity, &[], known),
         ("Flag", _) => reports::flag(conn, ctx, activity),
         ("Undo", _) => {
             let (inner_id, inner_kind) = undone_activity(ctx, activity)?;

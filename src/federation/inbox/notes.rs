@@ -158,7 +158,10 @@ async fn for_someone_here(
 /// limit), the topmost note we have is marked `unresolved`: it is stored without a
 /// thread, as a reply to a post that is not available (as Mastodon stores a status whose
 /// `inReplyTo` it cannot resolve), and the notes below it in its thread.
-async fn with_parents(svc: &Services, first: Resolved) -> Result<Vec<Resolved>, AppError> {
+pub(super) async fn with_parents(
+    svc: &Services,
+    first: Resolved,
+) -> Result<Vec<Resolved>, AppError> {
     let mut parent = first.note.in_reply_to.clone();
     let mut chain = vec![first];
     let mut fetched = 0;
@@ -259,7 +262,7 @@ async fn stored_note(svc: &Services, key: &str) -> Result<Option<FoundNote>, Str
 
 /// Fetches a note (a parent, or one searched for) and its author (stored), checking both
 /// are on the server the note was fetched from.
-async fn fetch_note(svc: &Services, url: &str) -> Result<Resolved, String> {
+pub(super) async fn fetch_note(svc: &Services, url: &str) -> Result<Resolved, String> {
     let url = Url::parse(url).map_err(|_| "the note id is not a URL".to_owned())?;
     let doc = fetch::fetch_json(svc, &url)
         .await
