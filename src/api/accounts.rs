@@ -42,7 +42,10 @@ async fn verify_credentials(
     State(svc): State<Services>,
     auth: Auth,
 ) -> Result<Json<Account>, AppError> {
-    let user = auth.user("read:accounts")?;
+    // The `profile` scope opens this one endpoint (Mastodon 4.3).
+    let user = auth
+        .user("profile")
+        .or_else(|_| auth.user("read:accounts"))?;
     let view = relationships::account(&svc, user.id).await?;
     Ok(Json(Account::credential(&view, svc.base_url())))
 }

@@ -3,7 +3,7 @@
 //! itself is a web page (web::oauth) since a person logs in and consents there.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -107,6 +107,43 @@ async fn verify_app(auth: Auth, State(svc): State<Services>) -> Result<Response,
     .into_response())
 }
 
+/// The client's id and secret: from HTTP Basic (`client_secret_basic`; RFC 6749 section
+/// 2.3.1, both parts form-urlencoded) or from the body (`client_secret_post`). Basic
+/// credentials that contradict what the body says are refused (`None`), as is a Basic
+/// header that cannot be read. Another kind of `Authorization` header is not client
+/// authentication and leaves the body's credentials.
+fn client_credentials(
+    headers: &HeaderMap,
+    body_id: &str,
+    body_secret: &str,
+) -> Option<(String, String)> {
+    use base64::Engine;
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
+        });
+    let Some(encoded) = basic else {
+        return Some((body_id.to_owned(), body_secret.to_owned()));
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| -> String {
+        url::form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let (id, secret) = (unescape(id), unescape(secret));
+    let agrees = |body: &str, basic: &str| body.is_empty() || body == basic;
+    (agrees(body_id, &id) && agrees(body_secret, &secret)).then_some((id, secret))
+}
+
 /// An RFC 6749 error answer.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
@@ -135,11 +172,16 @@ struct TokenForm {
 
 async fn token(
     State(svc): State<Services>,
+    headers: HeaderMap,
     ApiForm(form): ApiForm<TokenForm>,
 ) -> Result<Response, AppError> {
-    let app = match oauth::authenticate_app(&svc, &form.client_id, &form.client_secret).await {
-        Ok(app) => app,
-        Err(_) => {
+    let authenticated = match client_credentials(&headers, &form.client_id, &form.client_secret) {
+        Some((id, secret)) => oauth::authenticate_app(&svc, &id, &secret).await.ok(),
+        None => None,
+    };
+    let app = match authenticated {
+        Some(app) => app,
+        None => {
             tracing::info!("token request with an unknown client or wrong secret");
             return Ok(oauth_error(
                 StatusCode::UNAUTHORIZED,
@@ -211,9 +253,14 @@ struct RevokeForm {
 
 async fn revoke(
     State(svc): State<Services>,
+    headers: HeaderMap,
     ApiForm(form): ApiForm<RevokeForm>,
 ) -> Result<Response, AppError> {
-    let Ok(app) = oauth::authenticate_app(&svc, &form.client_id, &form.client_secret).await else {
+    let authenticated = match client_credentials(&headers, &form.client_id, &form.client_secret) {
+        Some((id, secret)) => oauth::authenticate_app(&svc, &id, &secret).await.ok(),
+        None => None,
+    };
+    let Some(app) = authenticated else {
         return Ok(oauth_error(
             StatusCode::FORBIDDEN,
             "unauthorized_client",
@@ -239,7 +286,7 @@ async fn metadata(State(svc): State<Services>) -> Response {
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256", "plain"],
         "grant_types_supported": ["authorization_code", "password", "client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     }))
     .into_response()
 }

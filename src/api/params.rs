@@ -27,6 +27,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for HtmlQuery<T> {
     }
 }
 
+/// Query parameters for endpoints that name every parameter they take (the struct has
+/// `#[serde(deny_unknown_fields)]`): anything unknown or malformed is a 422 with the reason,
+/// never silently ignored.
+pub struct StrictQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for StrictQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_html_form::from_str(query)
+            .map(StrictQuery)
+            .map_err(|e| AppError::field("query", format!("invalid parameters: {e}")))
+    }
+}
+
 /// An id in a path: anything that is not a number is simply not found.
 pub fn path_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::not_found())

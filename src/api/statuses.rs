@@ -10,7 +10,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::entities::{Account, Context, EmojiReaction, Status, StatusSource};
-use super::params::{opt_flag, opt_id, page_url, path_id, range, string_list};
+use super::params::{
+    StrictQuery, id_list, opt_flag, opt_id, page_url, path_id, range, string_list,
+};
 use super::polls::{PollParams, opt_seconds};
 use super::{ApiForm, Auth, Paging, paged};
 use crate::error::AppError;
@@ -22,7 +24,7 @@ use crate::service::{Services, bookmarks, boosts};
 
 pub fn routes() -> Router<Services> {
     Router::new()
-        .route("/api/v1/statuses", post(create))
+        .route("/api/v1/statuses", get(several).post(create))
         .route(
             "/api/v1/statuses/{id}",
             get(show).put(update).delete(delete),
@@ -114,6 +116,36 @@ async fn create(
     )
     .await?;
     Ok(Json(Status::from_view(&view, svc.base_url())))
+}
+
+/// Most statuses `GET /api/v1/statuses` gives at once (as Mastodon).
+const MAX_SEVERAL: usize = 20;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeveralQuery {
+    #[serde(default, rename = "id[]", alias = "id", deserialize_with = "id_list")]
+    ids: Vec<i64>,
+}
+
+/// `GET /api/v1/statuses?id[]=…`: several statuses in the order asked, without those the
+/// viewer may not see or that do not exist.
+async fn several(
+    State(svc): State<Services>,
+    auth: Auth,
+    StrictQuery(q): StrictQuery<SeveralQuery>,
+) -> Result<Json<Vec<Status>>, AppError> {
+    let mut ids = q.ids;
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    if ids.len() > MAX_SEVERAL {
+        return Err(AppError::field(
+            "id",
+            format!("at most {MAX_SEVERAL} ids at once"),
+        ));
+    }
+    let views = posts::get_statuses(&svc, ids, auth.viewer().map(|a| a.id)).await?;
+    Ok(Json(Status::list(&views, svc.base_url())))
 }
 
 async fn show(

@@ -109,14 +109,30 @@ pub async fn webfinger(svc: &Services, handle: &Handle) -> Result<Url, FetchErro
     Url::parse(&href).map_err(|_| FetchError::Invalid("self link is not a URL".into()))
 }
 
-/// The account of a handle: stored, or found by WebFinger and fetched. Handles of this
-/// instance are not resolved here (`None`).
+/// One of our own accounts by name (`None` when there is none, or it is suspended).
+async fn local_account(svc: &Services, name: &str) -> Result<Option<Account>, FetchError> {
+    let name = name.to_lowercase();
+    Ok(svc
+        .db
+        .run(move |conn| {
+            Ok(accounts::table
+                .filter(accounts::username_lower.eq(name))
+                .filter(accounts::domain.is_null())
+                .filter(accounts::suspended_at.is_null())
+                .first::<Account>(conn)
+                .optional()?)
+        })
+        .await?)
+}
+
+/// The account of a handle: ours (`name@our.domain[:port]`), stored, or found by WebFinger
+/// and fetched.
 pub async fn resolve_handle(
     svc: &Services,
     handle: &Handle,
 ) -> Result<Option<Account>, FetchError> {
-    if handle.host == svc.config.domain {
-        return Ok(None);
+    if handle.host.eq_ignore_ascii_case(&svc.config.domain) {
+        return local_account(svc, &handle.user).await;
     }
     if let Some(known) = stored(svc, handle).await? {
         return Ok(Some(known));
@@ -126,10 +142,19 @@ pub async fn resolve_handle(
     Ok(Some(account))
 }
 
-/// The account of an actor URL: stored, or fetched.
+/// The account of an actor URL: ours (its actor id `/users/name` or profile `/@name`),
+/// stored, or fetched.
 pub async fn resolve_url(svc: &Services, url: &Url) -> Result<Option<Account>, FetchError> {
-    if fetch::authority(url) == svc.config.domain {
-        return Ok(None);
+    if fetch::authority(url).eq_ignore_ascii_case(&svc.config.domain) {
+        let path = url.path().trim_end_matches('/');
+        let name = path
+            .strip_prefix("/users/")
+            .or_else(|| path.strip_prefix("/@"))
+            .filter(|n| !n.is_empty() && !n.contains('/'));
+        return match name {
+            Some(name) => local_account(svc, name).await,
+            None => Ok(None),
+        };
     }
     if let Some(known) = fetch::stored_actor(svc, url.as_str()).await? {
         return Ok(Some(known));

@@ -86,6 +86,11 @@ pub fn router(svc: Services) -> Router {
             "/oauth/authorize",
             get(oauth::authorize_form).post(oauth::authorize),
         )
+        // toot's `login` opens the page with a trailing slash.
+        .route(
+            "/oauth/authorize/",
+            get(oauth::authorize_form).post(oauth::authorize),
+        )
         .route("/tags/{tag}", get(stories::tag_page))
         .route(
             "/settings",

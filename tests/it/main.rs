@@ -10,6 +10,7 @@ mod api;
 mod backup;
 mod boosts;
 mod cli;
+mod client_compat;
 mod community;
 mod conversations;
 mod cors;
