@@ -508,6 +508,8 @@ pub struct Notification {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub created_at: String,
+    /// The group it is shown in by `/api/v2/notifications` (Mastodon 4.3).
+    pub group_key: String,
     pub account: Account,
     pub status: Option<Status>,
     /// The emoji of a `pleroma:emoji_reaction`.
@@ -522,6 +524,7 @@ impl Notification {
             id: n.id.to_string(),
             kind: notification_type(&n.kind),
             created_at: datetime(&n.created_at),
+            group_key: n.group_key.clone(),
             account: Account::from_view(&n.actor, base),
             status: n.post.as_ref().map(|p| Status::from_view(p, base)),
             emoji: (n.kind == "reaction").then(|| n.detail.clone()),

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod entities;
 pub mod instance;
 pub mod misc;
+pub mod notification_groups;
 pub mod notifications;
 pub mod oauth;
 pub mod params;
@@ -40,6 +41,7 @@ pub fn router(svc: Services) -> Router {
         .merge(timelines::routes())
         .merge(accounts::routes())
         .merge(notifications::routes())
+        .merge(notification_groups::routes())
         .merge(conversations::routes())
         .merge(misc::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))

@@ -228,6 +228,9 @@ pub struct Notification {
     pub detail: String,
     pub created_at: NaiveDateTime,
     pub read_at: Option<NaiveDateTime>,
+    /// Shared by notifications shown as one group (`service::notification_groups`);
+    /// `None`: a group of its own.
+    pub group_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

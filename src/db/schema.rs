@@ -122,6 +122,7 @@ diesel::table! {
         detail -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        group_key -> Nullable<Text>,
     }
 }
 

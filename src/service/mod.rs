@@ -13,6 +13,7 @@ pub mod instance;
 pub mod mentions;
 pub mod moderation;
 pub mod notification_feed;
+pub mod notification_groups;
 pub mod notifications;
 pub mod oauth;
 pub mod polls;

@@ -36,13 +36,20 @@ pub struct NotificationEntry {
     pub detail: String,
     pub created_at: NaiveDateTime,
     pub read: bool,
+    /// The group it belongs to (`service::notification_groups`).
+    pub group_key: String,
     pub actor: AccountView,
     /// The post concerned (the reply itself for replies and mentions).
     pub post: Option<PostView>,
 }
 
+/// The group key of a notification shown on its own.
+pub fn ungrouped_key(id: i64) -> String {
+    format!("ungrouped-{id}")
+}
+
 /// Builds entries, leaving out those whose actor is suspended or whose post is gone.
-fn assemble(
+pub(crate) fn assemble(
     conn: &mut DbConn,
     rows: Vec<Notification>,
     viewer: i64,
@@ -70,6 +77,7 @@ fn assemble(
                 detail: n.detail,
                 created_at: n.created_at,
                 read: n.read_at.is_some(),
+                group_key: n.group_key.unwrap_or_else(|| ungrouped_key(n.id)),
                 actor,
                 post,
             })

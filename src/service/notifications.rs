@@ -57,6 +57,9 @@ pub fn notify(
     if recipient == actor {
         return Ok(());
     }
+    let now = Utc::now().naive_utc();
+    let group_key =
+        super::notification_groups::key_for_new(conn, recipient, kind, post_id, detail, now)?;
     diesel::insert_into(notifications::table)
         .values(&Notification {
             id: ids::new_id(),
@@ -65,8 +68,9 @@ pub fn notify(
             actor_id: actor,
             post_id,
             detail: detail.to_owned(),
-            created_at: Utc::now().naive_utc(),
+            created_at: now,
             read_at: None,
+            group_key,
         })
         .execute(conn)?;
     Ok(())

@@ -733,6 +733,7 @@ fn notify_end(
             detail: detail.to_owned(),
             created_at: Utc::now().naive_utc(),
             read_at: None,
+            group_key: None,
         })
         .execute(conn)?;
     Ok(())

@@ -26,6 +26,7 @@ mod http_front;
 mod incoming_audience;
 mod instance;
 mod moderation;
+mod notification_groups;
 mod oauth;
 mod peer_content;
 mod polls;

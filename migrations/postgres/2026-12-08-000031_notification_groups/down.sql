@@ -1,0 +1,2 @@
+DROP INDEX notifications_group;
+ALTER TABLE notifications DROP COLUMN group_key;
