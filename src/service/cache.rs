@@ -27,19 +27,20 @@ pub struct ListCache {
 }
 
 impl ListCache {
-    /// The cached value for `key`, if fresh.
-    pub fn get<T: Clone + Send + Sync + 'static>(&self, key: &str) -> Option<T> {
+    /// The cached value for `key`, if fresh: shared, not copied (a page of stories is
+    /// tens of kilobytes of strings; copying it was a tenth of a cached page's CPU).
+    pub fn get<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let e = map.get(key)?;
         if e.generation != write_generation() || e.at.elapsed() > TTL {
             return None;
         }
-        e.value.downcast_ref::<T>().cloned()
+        e.value.clone().downcast::<T>().ok()
     }
 
     /// Stores a value read at `generation` (taken before the read, so a write that lands
     /// during the read makes the entry stale at once).
-    pub fn put<T: Clone + Send + Sync + 'static>(&self, key: String, generation: u64, value: T) {
+    pub fn put<T: Send + Sync + 'static>(&self, key: String, generation: u64, value: Arc<T>) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_ENTRIES {
             let now = write_generation();
@@ -53,7 +54,7 @@ impl ListCache {
             Entry {
                 at: Instant::now(),
                 generation,
-                value: Arc::new(value),
+                value,
             },
         );
     }
@@ -64,9 +65,9 @@ pub async fn cached<T, F, Fut>(
     cache: &ListCache,
     key: String,
     load: F,
-) -> Result<T, crate::error::AppError>
+) -> Result<Arc<T>, crate::error::AppError>
 where
-    T: Clone + Send + Sync + 'static,
+    T: Send + Sync + 'static,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::error::AppError>>,
 {
@@ -74,7 +75,7 @@ where
         return Ok(v);
     }
     let generation = write_generation();
-    let v = load().await?;
+    let v = Arc::new(load().await?);
     cache.put(key, generation, v.clone());
     Ok(v)
 }
@@ -86,8 +87,8 @@ mod tests {
     #[test]
     fn entries_expire_on_writes() {
         let c = ListCache::default();
-        c.put("k".into(), write_generation(), 7u32);
-        assert_eq!(c.get::<u32>("k"), Some(7));
+        c.put("k".into(), write_generation(), Arc::new(7u32));
+        assert_eq!(c.get::<u32>("k").as_deref(), Some(&7));
         assert_eq!(c.get::<String>("k"), None, "typed");
         crate::db::WRITE_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Release);
         assert_eq!(c.get::<u32>("k"), None);

@@ -1,6 +1,7 @@
 //! Stories: publish, edit, delete, read one, and the lists (front page, tag, profile).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
@@ -542,7 +543,7 @@ pub async fn front_page(
     svc: &Services,
     sort: Sort,
     after: Option<Cursor>,
-) -> Result<SortedPage, AppError> {
+) -> Result<Arc<SortedPage>, AppError> {
     let key = format!(
         "front:{}:{}",
         sort.as_str(),
@@ -623,7 +624,7 @@ pub async fn by_tag(
     svc: &Services,
     tag: &str,
     before: Option<i64>,
-) -> Result<(Tag, Page<StoryView>), AppError> {
+) -> Result<Arc<(Tag, Page<StoryView>)>, AppError> {
     let key = normalize_tag(tag);
     let cache_key = format!("tag:{key}:{}", before.unwrap_or(0));
     cached(&svc.lists, cache_key, || load_by_tag(svc, key, before)).await
@@ -668,7 +669,7 @@ pub async fn by_account(
     account_id: i64,
     before: Option<i64>,
     viewer: Option<i64>,
-) -> Result<Page<StoryView>, AppError> {
+) -> Result<Arc<Page<StoryView>>, AppError> {
     let key = format!(
         "account:{account_id}:{}:{}",
         before.unwrap_or(0),

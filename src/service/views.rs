@@ -238,6 +238,9 @@ pub struct StoryView {
     pub engagement: Engagement,
     /// Set when the story is listed as someone's boost (on the booster's profile).
     pub boosted: Option<BoostedBy>,
+    /// The first characters of the body as plain text, for lists (made once when the view
+    /// is built: lists are served from the cache many times over).
+    excerpt: String,
 }
 
 /// Who boosted a story listed as a boost, and the boost's id (its place in the list).
@@ -264,7 +267,11 @@ impl StoryView {
 
     /// The first characters of the body as plain text, for lists (without the line shown
     /// as the headline).
-    pub fn excerpt(&self) -> String {
+    pub fn excerpt(&self) -> &str {
+        &self.excerpt
+    }
+
+    fn make_excerpt(&self) -> String {
         const MAX: usize = 280;
         // The first line was split off only when the body shown is not the whole content.
         let body = if self.headline_html.is_some() && self.body_html != self.content_html {
@@ -358,7 +365,7 @@ pub fn assemble(
                 Some((first, rest)) => (Some(first), rest),
                 None => (linked.remove(&p.id), p.content_html.clone()),
             };
-            StoryView {
+            let mut view = StoryView {
                 headline_html,
                 body_html,
                 replies_to_unavailable: p.in_reply_to_uri.is_some(),
@@ -377,7 +384,10 @@ pub fn assemble(
                 edited_at: p.edited_at,
                 deleted: p.deleted_at.is_some(),
                 boosted: None,
-            }
+                excerpt: String::new(),
+            };
+            view.excerpt = view.make_excerpt();
+            view
         })
         .collect())
 }

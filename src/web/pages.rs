@@ -72,7 +72,7 @@ pub struct ErrorPage<'a> {
 #[template(path = "index.html")]
 pub struct IndexPage<'a> {
     pub ctx: &'a Ctx,
-    pub stories: Vec<StoryView>,
+    pub stories: &'a [StoryView],
     pub next_href: Option<String>,
     pub empty_text: &'a str,
     pub is_first_page: bool,
@@ -84,7 +84,7 @@ pub struct IndexPage<'a> {
 pub struct TagPage<'a> {
     pub ctx: &'a Ctx,
     pub tag_name: String,
-    pub stories: Vec<StoryView>,
+    pub stories: &'a [StoryView],
     pub next_href: Option<String>,
     pub empty_text: &'a str,
 }
@@ -99,7 +99,7 @@ pub struct ProfilePage<'a> {
     pub bio_html: String,
     /// The signed-in viewer's follow button (not on one's own profile).
     pub follow: Option<FollowButton>,
-    pub stories: Vec<StoryView>,
+    pub stories: &'a [StoryView],
     pub next_href: Option<String>,
     pub empty_text: &'a str,
 }

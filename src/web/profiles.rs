@@ -67,7 +67,7 @@ pub async fn profile(
         author,
         bio_html,
         follow,
-        stories: page.items,
+        stories: &page.items,
         empty_text: "No stories yet.",
     })
 }

@@ -65,7 +65,7 @@ pub async fn front_page(
     render(&IndexPage {
         ctx: &ctx,
         next_href,
-        stories: page.items,
+        stories: &page.items,
         empty_text: "No stories yet.",
         is_first_page: cursor.is_none(),
         sort: sort.as_str(),
@@ -299,12 +299,13 @@ pub async fn tag_page(
     if !is_valid_tag(&tag) {
         return Err(AppError::not_found());
     }
-    let (tag_row, page) = stories::by_tag(&svc, &tag, q.before).await?;
+    let found = stories::by_tag(&svc, &tag, q.before).await?;
+    let (tag_row, page) = &*found;
     render(&TagPage {
         ctx: &ctx,
         next_href: next_href(&format!("/tags/{}", tag_row.name_lower), page.next_before),
-        tag_name: tag_row.name,
-        stories: page.items,
+        tag_name: tag_row.name.clone(),
+        stories: &page.items,
         empty_text: "No stories with this tag yet.",
     })
 }
