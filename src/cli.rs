@@ -123,7 +123,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User(cmd) => {
+            let db = connect(&config).await?;
+            identity::settle(&db, &mut config, Settle::ReadOnly).await?;
+            let svc = Services::new(db, config);
+            user_admin(&svc, cmd)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
+        }
     }
+}
+
+/// `tidings user pending|approve|reject`: the sign-ups waiting for approval, as staff see
+/// them on the admin page; actions are logged as taken on the command line.
+async fn user_admin(svc: &Services, cmd: UserCommand) -> Result<(), crate::error::AppError> {
+    use crate::service::account_admin::{self, Acting, Change};
+    match cmd {
+        UserCommand::Create { .. } => unreachable!("handled above"),
+        UserCommand::Pending => {
+            for a in account_admin::pending(svc, Acting::CommandLine).await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    a.row.username,
+                    a.row.created_at.format("%Y-%m-%d %H:%M"),
+                    a.row.email.as_deref().unwrap_or("-"),
+                    a.reason().replace(['\n', '\r', '\t'], " ")
+                );
+            }
+        }
+        UserCommand::Approve { name } => {
+            let a = account_admin::local_by_name(svc, &name).await?;
+            account_admin::change(svc, Acting::CommandLine, a.id, Change::Approve, "").await?;
+            println!("approved {}", a.username);
+        }
+        UserCommand::Reject { name } => {
+            let a = account_admin::local_by_name(svc, &name).await?;
+            account_admin::reject(svc, Acting::CommandLine, a.id).await?;
+            println!("rejected {} (the account is deleted)", a.username);
+        }
+    }
+    Ok(())
 }
 
 /// `db::copy::copy` with a progress bar per table (indicatif; hidden when standard error is

@@ -73,6 +73,12 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// List the sign-ups waiting for approval, oldest first: name, date, e-mail, reason.
+    Pending,
+    /// Approve a sign-up waiting for approval; the account can log in at once.
+    Approve { name: String },
+    /// Reject a sign-up waiting for approval; the account is deleted.
+    Reject { name: String },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -170,7 +170,12 @@ pub fn rate_key(ip: IpAddr) -> String {
 fn classify(req: &Request) -> Option<(u8, Quota)> {
     let path = req.uri().path();
     let post = req.method() == Method::POST;
-    if post && matches!(path, "/oauth/token" | "/api/v1/apps" | "/login" | "/join") {
+    if post
+        && matches!(
+            path,
+            "/oauth/token" | "/api/v1/apps" | "/login" | "/join" | "/api/v1/accounts"
+        )
+    {
         return Some((0, AUTH));
     }
     if path.starts_with("/api/") {

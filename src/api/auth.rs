@@ -41,12 +41,40 @@ impl Auth {
                 "This action is outside the authorized scopes".into(),
             )));
         }
+        // Mastodon's `require_user!`: a sign-up waiting for approval, or a login an admin
+        // disabled, holds a valid token but may not act.
+        if !account.approved {
+            return Err(AppError::new(ErrorKind::Denied(
+                "Your login is currently pending approval".into(),
+            )));
+        }
+        if account.disabled_at.is_some() {
+            return Err(AppError::new(ErrorKind::Denied(
+                "Your login is currently disabled".into(),
+            )));
+        }
         Ok(account)
     }
 
-    /// For public endpoints: the viewing account, if any (no scope needed to read public data).
+    /// A staff account (admin or moderator) whose token grants `scope` (an `admin:…`
+    /// scope): 403 "This action is not allowed" for everyone else, as Mastodon answers.
+    pub fn staff(&self, scope: &str) -> Result<&Account, AppError> {
+        let account = self.user(scope)?;
+        if !(account.is_admin || account.is_moderator) {
+            return Err(AppError::new(ErrorKind::Denied(
+                "This action is not allowed".into(),
+            )));
+        }
+        Ok(account)
+    }
+
+    /// For public endpoints: the viewing account, if any (no scope needed to read public
+    /// data). A pending or disabled account views as nobody.
     pub fn viewer(&self) -> Option<&Account> {
-        self.grant.as_ref().and_then(|g| g.account.as_ref())
+        self.grant
+            .as_ref()
+            .and_then(|g| g.account.as_ref())
+            .filter(|a| a.approved && a.disabled_at.is_none())
     }
 
     /// An app or user token with `scope` (client_credentials tokens count).

@@ -112,7 +112,7 @@ async fn v1(State(svc): State<Services>) -> Result<Response, AppError> {
         "thumbnail": null,
         "languages": ["en"],
         "registrations": info.registrations.is_open(),
-        "approval_required": false,
+        "approval_required": info.registrations.needs_approval(),
         "invites_enabled": false,
         "configuration": configuration(),
         "contact_account": contact_account(&svc, &info).await?,
@@ -138,7 +138,7 @@ async fn v2(State(svc): State<Services>) -> Result<Response, AppError> {
         "configuration": configuration(),
         "registrations": {
             "enabled": info.registrations.is_open(),
-            "approval_required": false,
+            "approval_required": info.registrations.needs_approval(),
             "message": (!info.registrations.is_open()).then_some("Sign-ups are closed on this server."),
             "url": null
         },

@@ -2,6 +2,8 @@
 //! call the same `service` functions as the web pages.
 
 pub mod accounts;
+pub mod admin_accounts;
+pub mod admin_entities;
 pub mod auth;
 pub mod conversations;
 pub mod entities;
@@ -12,6 +14,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod params;
 pub mod polls;
+pub mod registrations;
 pub mod statuses;
 pub mod timelines;
 
@@ -44,6 +47,8 @@ pub fn router(svc: Services) -> Router {
         .merge(notification_groups::routes())
         .merge(conversations::routes())
         .merge(misc::routes())
+        .merge(registrations::routes())
+        .merge(admin_accounts::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(middleware::from_fn(json_errors))
         .with_state(svc)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiForm, Auth};
-use crate::domain::scopes::{SUB_SCOPES, TOP_LEVEL};
+use crate::domain::scopes::{ADMIN_SCOPES, SUB_SCOPES, TOP_LEVEL};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::oauth;
@@ -273,7 +273,12 @@ async fn revoke(
 
 async fn metadata(State(svc): State<Services>) -> Response {
     let base = svc.base_url();
-    let scopes: Vec<&str> = TOP_LEVEL.iter().chain(SUB_SCOPES).copied().collect();
+    let scopes: Vec<&str> = TOP_LEVEL
+        .iter()
+        .chain(SUB_SCOPES)
+        .chain(ADMIN_SCOPES)
+        .copied()
+        .collect();
     Json(json!({
         "issuer": format!("{base}/"),
         "service_documentation": "https://docs.joinmastodon.org/",

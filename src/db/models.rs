@@ -37,6 +37,14 @@ pub struct Account {
     pub last_fetched_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// False while a sign-up waits for an admin's approval.
+    pub approved: bool,
+    pub signup_reason: Option<String>,
+    pub email: Option<String>,
+    pub locale: Option<String>,
+    pub silenced_at: Option<NaiveDateTime>,
+    /// Login disabled by an admin (the account stays visible).
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
 impl Account {
@@ -254,7 +262,8 @@ pub struct Report {
 #[diesel(treat_none_as_default_value = false)]
 pub struct ModAction {
     pub id: i64,
-    pub moderator_id: i64,
+    /// `None`: taken on the command line.
+    pub moderator_id: Option<i64>,
     pub action: String,
     pub target_account_id: Option<i64>,
     pub target_post_id: Option<i64>,

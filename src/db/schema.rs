@@ -22,6 +22,12 @@ diesel::table! {
         last_fetched_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        approved -> Bool,
+        signup_reason -> Nullable<Text>,
+        email -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        silenced_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -144,7 +150,8 @@ diesel::table! {
 diesel::table! {
     mod_actions (id) {
         id -> BigInt,
-        moderator_id -> BigInt,
+        /// `NULL`: taken on the command line.
+        moderator_id -> Nullable<BigInt>,
         action -> Text,
         target_account_id -> Nullable<BigInt>,
         target_post_id -> Nullable<BigInt>,

@@ -33,6 +33,27 @@ pub const SUB_SCOPES: &[&str] = &[
     "write:statuses",
 ];
 
+/// Mastodon's admin scopes (`admin:read` grants every `admin:read:…`, as `read` does its own);
+/// `read` and `write` grant none of them.
+pub const ADMIN_SCOPES: &[&str] = &[
+    "admin:read",
+    "admin:read:accounts",
+    "admin:read:reports",
+    "admin:read:domain_allows",
+    "admin:read:domain_blocks",
+    "admin:read:ip_blocks",
+    "admin:read:email_domain_blocks",
+    "admin:read:canonical_email_blocks",
+    "admin:write",
+    "admin:write:accounts",
+    "admin:write:reports",
+    "admin:write:domain_allows",
+    "admin:write:domain_blocks",
+    "admin:write:ip_blocks",
+    "admin:write:email_domain_blocks",
+    "admin:write:canonical_email_blocks",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scopes(Vec<String>);
 
@@ -41,7 +62,7 @@ impl Scopes {
     pub fn parse(raw: &str) -> Result<Scopes, String> {
         let mut out: Vec<String> = Vec::new();
         for s in raw.split([' ', '+', ',']).filter(|s| !s.is_empty()) {
-            if !(TOP_LEVEL.contains(&s) || SUB_SCOPES.contains(&s)) {
+            if !(TOP_LEVEL.contains(&s) || SUB_SCOPES.contains(&s) || ADMIN_SCOPES.contains(&s)) {
                 return Err(format!("unknown scope {s:?}"));
             }
             if !out.iter().any(|o| o == s) {
@@ -54,12 +75,14 @@ impl Scopes {
         Ok(Scopes(out))
     }
 
-    /// Whether these scopes grant `required` (a top-level scope grants its sub-scopes).
+    /// Whether these scopes grant `required` (a scope grants the scopes below it:
+    /// `read` → `read:statuses`, `admin:read` → `admin:read:accounts`).
     pub fn allows(&self, required: &str) -> bool {
-        let parent = required.split(':').next().unwrap_or(required);
         self.0.iter().any(|s| {
             s == required
-                || s == parent
+                || required
+                    .strip_prefix(s.as_str())
+                    .is_some_and(|rest| rest.starts_with(':'))
                 || (s == "follow"
                     && matches!(
                         required,
@@ -98,6 +121,14 @@ mod tests {
         assert!(!s.allows("write"));
         assert!(Scopes::parse("follow").unwrap().allows("write:follows"));
         assert!(!Scopes::parse("follow").unwrap().allows("write:statuses"));
+        let admin = Scopes::parse("admin:read admin:write:accounts").unwrap();
+        assert!(admin.allows("admin:read:accounts"));
+        assert!(admin.allows("admin:read:reports"));
+        assert!(admin.allows("admin:write:accounts"));
+        assert!(!admin.allows("admin:write:reports"));
+        let plain = Scopes::parse("read write").unwrap();
+        assert!(!plain.allows("admin:read:accounts"));
+        assert!(!plain.allows("admin:write"));
     }
 
     #[test]

@@ -85,6 +85,12 @@ mod tests {
             last_fetched_at: None,
             created_at: now,
             updated_at: now,
+            approved: true,
+            signup_reason: None,
+            email: None,
+            locale: None,
+            silenced_at: None,
+            disabled_at: None,
         }
     }
 

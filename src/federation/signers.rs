@@ -209,6 +209,12 @@ mod tests {
             last_fetched_at: None,
             created_at: chrono::NaiveDateTime::default(),
             updated_at: chrono::NaiveDateTime::default(),
+            approved: true,
+            signup_reason: None,
+            email: None,
+            locale: None,
+            silenced_at: None,
+            disabled_at: None,
         }
     }
 

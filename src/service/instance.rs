@@ -27,7 +27,10 @@ pub const MAX_RULE: usize = 400;
 /// Who may sign up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registrations {
+    /// Anyone; the account is usable at once.
     Open,
+    /// Anyone may ask, giving a reason; an admin or moderator approves or rejects.
+    Approval,
     Closed,
 }
 
@@ -35,14 +38,15 @@ impl Registrations {
     pub fn parse(s: &str) -> Result<Registrations, String> {
         match s.trim() {
             "open" => Ok(Registrations::Open),
+            "approval" => Ok(Registrations::Approval),
             "closed" => Ok(Registrations::Closed),
-            "approval" | "invite" => Err(format!(
-                "registrations {}: sign-ups by approval and by invitation are not built yet; \
-                 use open or closed",
-                s.trim()
-            )),
+            "invite" => Err(
+                "registrations \"invite\": sign-ups by invitation are not built yet; \
+                 use open, approval or closed"
+                    .to_owned(),
+            ),
             other => Err(format!(
-                "registrations {other:?}: use open or closed (approval and invite are not built yet)"
+                "registrations {other:?}: use open, approval or closed"
             )),
         }
     }
@@ -50,12 +54,20 @@ impl Registrations {
     pub fn as_str(self) -> &'static str {
         match self {
             Registrations::Open => "open",
+            Registrations::Approval => "approval",
             Registrations::Closed => "closed",
         }
     }
 
+    /// Anyone may sign up (at once or after approval), as `openRegistrations` and
+    /// Mastodon's `registrations` say.
     pub fn is_open(self) -> bool {
-        self == Registrations::Open
+        matches!(self, Registrations::Open | Registrations::Approval)
+    }
+
+    /// New accounts wait for approval.
+    pub fn needs_approval(self) -> bool {
+        self == Registrations::Approval
     }
 }
 
@@ -319,7 +331,7 @@ mod tests {
         let e = Changes::one("registrations", "sometimes")
             .unwrap_err()
             .public_message();
-        assert!(e.contains("use open or closed"), "{e}");
+        assert!(e.contains("use open, approval or closed"), "{e}");
         assert!(Changes::one("name", "").is_err());
         assert!(Changes::one("name", &"x".repeat(MAX_NAME + 1)).is_err());
         assert!(Changes::one("contact", "two words").is_err());

@@ -1,6 +1,7 @@
 //! Use-cases shared by web pages, the client API and (later) the inbox. Handlers call these
 //! and never write queries themselves.
 
+pub mod account_admin;
 pub mod accounts;
 pub mod bookmarks;
 pub mod boosts;
@@ -24,6 +25,7 @@ pub mod replies;
 pub mod reports;
 pub mod search;
 pub mod sessions;
+pub mod signup;
 pub mod stories;
 pub mod timelines;
 pub mod views;

@@ -45,7 +45,7 @@ fn require_moderator(account: &Account) -> Result<(), AppError> {
 }
 
 /// The acting account as stored now: still a moderator (or admin) and not suspended.
-fn recheck(conn: &mut DbConn, id: i64, admin_only: bool) -> Result<Account, AppError> {
+pub(crate) fn recheck(conn: &mut DbConn, id: i64, admin_only: bool) -> Result<Account, AppError> {
     let actor = accounts::table
         .find(id)
         .first::<Account>(conn)
@@ -245,6 +245,27 @@ fn log_action(
     report_id: Option<i64>,
     note: &str,
 ) -> Result<(), AppError> {
+    log_entry(
+        conn,
+        Some(moderator_id),
+        action,
+        target_account_id,
+        target_post_id,
+        report_id,
+        note,
+    )
+}
+
+/// Writes one row of the moderation log; `moderator_id` `None`: the command line.
+pub(crate) fn log_entry(
+    conn: &mut DbConn,
+    moderator_id: Option<i64>,
+    action: &str,
+    target_account_id: Option<i64>,
+    target_post_id: Option<i64>,
+    report_id: Option<i64>,
+    note: &str,
+) -> Result<(), AppError> {
     diesel::insert_into(mod_actions::table)
         .values(&ModAction {
             id: ids::new_id(),
@@ -401,7 +422,7 @@ pub async fn remove_post(
         .await
 }
 
-fn find_account(conn: &mut DbConn, id: i64) -> Result<Account, AppError> {
+pub(crate) fn find_account(conn: &mut DbConn, id: i64) -> Result<Account, AppError> {
     accounts::table
         .find(id)
         .first::<Account>(conn)
@@ -561,7 +582,7 @@ pub async fn set_moderator(
 pub struct ModActionView {
     pub id: i64,
     pub action: String,
-    /// `None` only if the moderator's account was deleted.
+    /// `None`: taken on the command line.
     pub moderator: Option<AuthorView>,
     pub target_account: Option<ModAccount>,
     pub target_post: Option<PostBrief>,
@@ -581,7 +602,7 @@ impl ModActionView {
             UNSUSPEND_ACCOUNT => "lifted a suspension",
             GRANT_MODERATOR => "made a moderator",
             REVOKE_MODERATOR => "removed a moderator",
-            other => other,
+            other => super::account_admin::action_label(other).unwrap_or(other),
         }
     }
 
@@ -616,7 +637,7 @@ pub async fn log(
             let accounts = load_accounts(
                 conn,
                 rows.iter()
-                    .flat_map(|r| [Some(r.moderator_id), r.target_account_id])
+                    .flat_map(|r| [r.moderator_id, r.target_account_id])
                     .flatten(),
             )?;
             let posts = load_posts(conn, rows.iter().filter_map(|r| r.target_post_id))?;
@@ -624,7 +645,10 @@ pub async fn log(
                 .into_iter()
                 .map(|r| ModActionView {
                     id: r.id,
-                    moderator: accounts.get(&r.moderator_id).map(|a| a.account.clone()),
+                    moderator: r
+                        .moderator_id
+                        .and_then(|id| accounts.get(&id))
+                        .map(|a| a.account.clone()),
                     target_account: r
                         .target_account_id
                         .and_then(|id| accounts.get(&id).cloned()),

@@ -322,9 +322,13 @@ pub async fn password_grant(
     // Mastodon.py logs in with the e-mail as username; we accept the username (and
     // `name@our.domain`).
     let name = username.split('@').next().unwrap_or(username);
-    let account = accounts::authenticate(svc, name, password)
-        .await?
-        .ok_or_else(|| invalid("invalid_grant: wrong username or password"))?;
+    let account = match accounts::authenticate(svc, name, password).await? {
+        Ok(account) => account,
+        Err(accounts::LoginRefusal::Wrong) => {
+            return Err(invalid("invalid_grant: wrong username or password"));
+        }
+        Err(refusal) => return Err(invalid(format!("invalid_grant: {}", refusal.message()))),
+    };
     issue_token(svc, app.id, Some(account.id), scopes.to_string()).await
 }
 
@@ -336,6 +340,25 @@ pub async fn client_credentials(
 ) -> Result<IssuedToken, AppError> {
     let scopes = requested_scopes(app, scope)?;
     issue_token(svc, app.id, None, scopes.to_string()).await
+}
+
+/// A token for an account just signed up through an app (`POST /api/v1/accounts`), with
+/// the scopes the app registered, as Mastodon gives.
+pub async fn token_for_sign_up(
+    svc: &Services,
+    app_id: i64,
+    account_id: i64,
+) -> Result<IssuedToken, AppError> {
+    let scopes = svc
+        .db
+        .run(move |conn| {
+            Ok(oauth_apps::table
+                .find(app_id)
+                .select(oauth_apps::scopes)
+                .first::<String>(conn)?)
+        })
+        .await?;
+    issue_token(svc, app_id, Some(account_id), scopes).await
 }
 
 /// Revokes a token of this app (revoking an unknown token is not an error, per RFC 7009).

@@ -527,7 +527,7 @@ fn find_accounts(conn: &mut DbConn, needle: &str) -> Result<Vec<AuthorView>, App
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// `s` with the LIKE wildcards (and the escape character `\`) made literal.
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {

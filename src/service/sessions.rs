@@ -30,7 +30,8 @@ pub async fn create(svc: &Services, account_id: i64) -> Result<String, AppError>
     Ok(token)
 }
 
-/// The account behind a session cookie, if the session is live and the account not suspended.
+/// The account behind a session cookie, if the session is live and the account not
+/// suspended, pending approval or disabled.
 pub async fn lookup(svc: &Services, token: &str) -> Result<Option<Account>, AppError> {
     let hash = crypto::sha256_hex(token);
     svc.db
@@ -40,6 +41,8 @@ pub async fn lookup(svc: &Services, token: &str) -> Result<Option<Account>, AppE
                 .filter(sessions::token_hash.eq(hash))
                 .filter(sessions::expires_at.gt(Utc::now().naive_utc()))
                 .filter(accounts::suspended_at.is_null())
+                .filter(accounts::approved.eq(true))
+                .filter(accounts::disabled_at.is_null())
                 .select(Account::as_select())
                 .first::<Account>(conn)
                 .optional()?)

@@ -8,10 +8,10 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::context::{Ctx, SESSION_COOKIE};
-use super::pages::{FormErrors, JoinPage, LoginPage, render, render_status};
+use super::pages::{FormErrors, JoinPage, JoinPendingPage, LoginPage, render, render_status};
 use crate::error::AppError;
-use crate::service::accounts::{self, Registration};
-use crate::service::{Services, instance, sessions};
+use crate::service::signup::{self, SignUp};
+use crate::service::{Services, accounts, instance, sessions};
 
 /// Only same-site paths are allowed as targets after login and after forms (no open
 /// redirects): a path that starts with exactly one `/`, with no control characters (tab and
@@ -84,6 +84,9 @@ pub async fn join_form(State(svc): State<Services>, ctx: Ctx) -> Result<Response
             rules: &info.rules,
             accepted: false,
             open: info.registrations.is_open(),
+            approval: info.registrations.needs_approval(),
+            email: String::new(),
+            reason: String::new(),
             errors: FormErrors::none(),
         },
     )
@@ -97,6 +100,11 @@ pub struct JoinForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    email: String,
+    /// Why they want to join (when sign-ups wait for approval).
+    #[serde(default)]
+    reason: String,
     /// The checkbox accepting the rules (when there are rules).
     #[serde(default)]
     accept_rules: Option<String>,
@@ -117,14 +125,15 @@ pub async fn join(
         rules: &info.rules,
         accepted,
         open: info.registrations.is_open(),
+        approval: info.registrations.needs_approval(),
+        email: form.email.clone(),
+        reason: form.reason.clone(),
         errors,
     };
     if !info.registrations.is_open() {
         return render_status(
             StatusCode::FORBIDDEN,
-            &page(FormErrors::with_general(
-                "Sign-ups are closed on this server.",
-            )),
+            &page(FormErrors::with_general(signup::CLOSED)),
         );
     }
     if !info.rules.is_empty() && !accepted {
@@ -137,14 +146,19 @@ pub async fn join(
             &page(FormErrors::from_error(e)?),
         );
     }
-    let reg = Registration {
+    let request = SignUp {
         username: form.username.clone(),
-        password: form.password,
-        is_admin: false,
+        password: form.password.clone(),
+        email: Some(form.email.clone()),
+        locale: None,
+        reason: Some(form.reason.clone()),
     };
-    match accounts::register(&svc, reg).await {
+    match signup::sign_up(&svc, request).await {
+        Ok(account) if !account.approved => render(&JoinPendingPage {
+            ctx: &ctx,
+            username: account.username,
+        }),
         Ok(account) => {
-            tracing::info!(username = %account.username, "account created");
             let token = sessions::create(&svc, account.id).await?;
             let jar = jar.add(ctx.cookie(SESSION_COOKIE, token, sessions::SESSION_DAYS));
             Ok((jar, Redirect::to(&format!("/@{}", account.username))).into_response())
@@ -190,7 +204,7 @@ pub async fn login(
     ctx.check_csrf(&form.csrf)?;
     let target = safe_return_to(form.return_to.as_deref());
     match accounts::authenticate(&svc, &form.username, &form.password).await? {
-        Some(account) => {
+        Ok(account) => {
             if let Some(old) = &ctx.session_token {
                 sessions::destroy(&svc, old).await?;
             }
@@ -198,13 +212,16 @@ pub async fn login(
             let jar = jar.add(ctx.cookie(SESSION_COOKIE, token, sessions::SESSION_DAYS));
             Ok((jar, Redirect::to(&target)).into_response())
         }
-        None => render_status(
-            StatusCode::UNAUTHORIZED,
+        Err(refusal) => render_status(
+            match refusal {
+                accounts::LoginRefusal::Wrong => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
+            },
             &LoginPage {
                 ctx: &ctx,
                 username: form.username,
                 return_to: target,
-                errors: FormErrors::with_general("Wrong username or password."),
+                errors: FormErrors::with_general(refusal.message()),
             },
         ),
     }

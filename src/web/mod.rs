@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages; they work without JavaScript.
 
+pub mod admin_accounts;
 pub mod auth;
 pub mod context;
 pub mod instance;
@@ -59,6 +60,8 @@ pub fn router(svc: Services) -> Router {
             "/admin/instance",
             get(instance::settings_form).post(instance::save_settings),
         )
+        .route("/admin/accounts", get(admin_accounts::list))
+        .route("/admin/accounts/{id}/{action}", post(admin_accounts::act))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/submit", get(stories::new_form).post(stories::create))

@@ -208,7 +208,35 @@ pub struct JoinPage<'a> {
     pub accepted: bool,
     /// Sign-ups are open (else the page says they are closed, with no form).
     pub open: bool,
+    /// Sign-ups wait for approval: the form asks for a reason.
+    pub approval: bool,
+    pub email: String,
+    pub reason: String,
     pub errors: FormErrors,
+}
+
+/// The admin accounts page.
+#[derive(Template)]
+#[template(path = "admin_accounts.html")]
+pub struct AdminAccountsPage<'a> {
+    pub ctx: &'a Ctx,
+    pub accounts: Vec<crate::service::account_admin::AdminAccount>,
+    /// How many sign-ups wait for approval.
+    pub pending: usize,
+    pub status: String,
+    pub origin: String,
+    pub query: String,
+    pub done: Option<String>,
+    pub viewer_id: i64,
+    pub viewer_is_admin: bool,
+}
+
+/// After a sign-up that waits for approval.
+#[derive(Template)]
+#[template(path = "join_pending.html")]
+pub struct JoinPendingPage<'a> {
+    pub ctx: &'a Ctx,
+    pub username: String,
 }
 
 #[derive(Template)]

@@ -32,6 +32,7 @@ mod peer_content;
 mod polls;
 mod posting_audience;
 mod search;
+mod signup;
 mod stories;
 mod tls;
 mod visibility;

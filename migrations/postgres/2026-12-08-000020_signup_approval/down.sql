@@ -1,0 +1,10 @@
+DELETE FROM mod_actions WHERE moderator_id IS NULL;
+ALTER TABLE mod_actions ALTER COLUMN moderator_id SET NOT NULL;
+DROP INDEX accounts_pending;
+DROP INDEX accounts_email;
+ALTER TABLE accounts DROP COLUMN disabled_at;
+ALTER TABLE accounts DROP COLUMN silenced_at;
+ALTER TABLE accounts DROP COLUMN locale;
+ALTER TABLE accounts DROP COLUMN email;
+ALTER TABLE accounts DROP COLUMN signup_reason;
+ALTER TABLE accounts DROP COLUMN approved;
