@@ -34,6 +34,15 @@ pub struct Application {
     metrics: Option<TcpListener>,
     /// Handles ended polls (notifications, last Update); stopped when serving ends.
     polls: tokio::task::JoinHandle<()>,
+    /// Automatic HTTPS (`--acme-email`), started when serving starts.
+    acme: Option<AcmeParts>,
+}
+
+/// The ACME certificate manager and its optional plain-HTTP listener.
+struct AcmeParts {
+    manager: crate::acme::Manager,
+    /// `--acme-http-listen`, bound, with its routes (HTTP-01 answers, HTTPS redirects).
+    http: Option<(TcpListener, Router)>,
 }
 
 impl Application {
@@ -66,8 +75,35 @@ impl Application {
         )
         .await?;
         tracing::info!(domain = %config.domain, scheme = %config.scheme, ?origin, "instance identity");
-        let tls = match &config.tls {
+        let mut tls = match &config.tls {
             Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
+            None => None,
+        };
+        let acme = match &config.acme {
+            Some(acme) => {
+                let challenges = Arc::new(crate::acme::Challenges::default());
+                let manager = crate::acme::Manager::new(
+                    &config.domain,
+                    &config.data_dir,
+                    acme.clone(),
+                    challenges.clone(),
+                )?;
+                let http = match acme.http_listen {
+                    Some(addr) => {
+                        let listener = TcpListener::bind(addr).await.map_err(|e| {
+                            anyhow::anyhow!("cannot listen on {addr} (--acme-http-listen): {e}")
+                        })?;
+                        let routes = crate::acme::challenge::http_router(
+                            challenges.clone(),
+                            config.base_url(),
+                        );
+                        Some((listener, routes))
+                    }
+                    None => None,
+                };
+                tls = Some(crate::tls::acme_server_config(challenges)?);
+                Some(AcmeParts { manager, http })
+            }
             None => None,
         };
         let listener = TcpListener::bind(config.listen)
@@ -94,7 +130,14 @@ impl Application {
             pruning,
             metrics,
             polls,
+            acme,
         })
+    }
+
+    /// The plain-HTTP address of `--acme-http-listen`, when set.
+    pub fn acme_http_addr(&self) -> Option<SocketAddr> {
+        let (listener, _) = self.acme.as_ref()?.http.as_ref()?;
+        listener.local_addr().ok()
     }
 
     /// The address `/metrics` is served on, when `--metrics-listen` is set.
@@ -128,6 +171,18 @@ impl Application {
             header_read_timeout: self.services.config.header_read_timeout,
             max_connections: self.services.config.max_connections,
         };
+        let mut _acme = Vec::new();
+        if let Some(acme) = self.acme {
+            _acme.push(AbortOnDrop(tokio::spawn(acme.manager.run())));
+            if let Some((listener, routes)) = acme.http {
+                _acme.push(AbortOnDrop(tokio::spawn(async move {
+                    let stop = std::future::pending::<()>();
+                    if let Err(e) = serve(listener, None, routes, limits, stop).await {
+                        tracing::error!(error = %e, "the --acme-http-listen listener stopped");
+                    }
+                })));
+            }
+        }
         serve(self.listener, self.tls, self.router, limits, stop).await
     }
 }

@@ -176,6 +176,38 @@ pub struct Settings {
     /// apart from the public port. Off by default.
     #[arg(long, env = "TIDINGS_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<String>,
+    #[command(flatten)]
+    pub acme: AcmeSettings,
+}
+
+/// Automatic HTTPS over ACME (RFC 8555).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AcmeSettings {
+    /// Obtain and renew the HTTPS certificate of --domain automatically over ACME (Let's
+    /// Encrypt unless --acme-directory says otherwise), with this contact address, and
+    /// serve HTTPS on --listen. The CA checks the domain on port 443 (TLS-ALPN-01), or on
+    /// port 80 with --acme-http-listen. Account key and certificates are kept in
+    /// DATA_DIR/acme/.
+    #[arg(
+        long,
+        env = "TIDINGS_ACME_EMAIL",
+        global = true,
+        conflicts_with = "tls_cert"
+    )]
+    pub acme_email: Option<String>,
+    /// The ACME directory URL of another CA (e.g. Let's Encrypt's staging
+    /// https://acme-staging-v02.api.letsencrypt.org/directory).
+    #[arg(long, env = "TIDINGS_ACME_DIRECTORY", global = true)]
+    pub acme_directory: Option<String>,
+    /// Trust the CA certificates in this PEM file for the ACME server's own HTTPS (test CAs
+    /// such as Pebble).
+    #[arg(long, env = "TIDINGS_ACME_CA_FILE", global = true)]
+    pub acme_ca_file: Option<PathBuf>,
+    /// Also answer the CA's HTTP-01 checks on this plain-HTTP address (port 80, e.g.
+    /// `0.0.0.0:80`), and use them instead of TLS-ALPN-01; other requests there are
+    /// redirected to HTTPS.
+    #[arg(long, env = "TIDINGS_ACME_HTTP_LISTEN", global = true)]
+    pub acme_http_listen: Option<String>,
 }
 
 /// Validated configuration.
@@ -209,6 +241,8 @@ pub struct Config {
     pub inbox_retention: chrono::Duration,
     /// Where `GET /metrics` is served, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Automatic HTTPS over ACME, when `--acme-email` is given.
+    pub acme: Option<crate::acme::AcmeConfig>,
 }
 
 impl Config {
@@ -226,7 +260,7 @@ impl Config {
             Some("http") => "http".to_owned(),
             Some("https") => "https".to_owned(),
             Some(other) => anyhow::bail!("invalid --scheme {other:?}: use https or http"),
-            None if s.tls_cert.is_some() => "https".to_owned(),
+            None if s.tls_cert.is_some() || s.acme.acme_email.is_some() => "https".to_owned(),
             None if is_local_host(&domain) => "http".to_owned(),
             None => "https".to_owned(),
         };
@@ -259,6 +293,10 @@ impl Config {
             }
             None => None,
         };
+        let acme = crate::acme::AcmeConfig::from_settings(&s.acme)?;
+        if acme.is_some() && s.tls_cert.is_some() {
+            anyhow::bail!("--acme-email and --tls-cert exclude each other: choose one");
+        }
         if s.header_read_timeout == 0 {
             anyhow::bail!("invalid --header-read-timeout 0: give seconds, at least 1");
         }
@@ -289,6 +327,7 @@ impl Config {
                 }
                 None => None,
             },
+            acme,
             inbox_retention: match s.inbox_retention_days {
                 0 => anyhow::bail!("invalid --inbox-retention-days 0: give days, at least 1"),
                 days => chrono::Duration::days(i64::from(days)),
@@ -382,6 +421,7 @@ mod tests {
             trusted_proxies: Vec::new(),
             inbox_retention_days: 14,
             metrics_listen: None,
+            acme: Default::default(),
         }
     }
 

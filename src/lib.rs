@@ -3,6 +3,7 @@
 //! Layout (see docs/architecture.md): `domain` holds pure rules, `db` the database,
 //! `service` the use-cases, `web` the HTML pages; `app` wires them together.
 
+pub mod acme;
 pub mod api;
 pub mod app;
 pub mod cli;

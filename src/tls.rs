@@ -45,6 +45,21 @@ pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig
     Ok(Arc::new(config))
 }
 
+/// A server configuration whose certificate comes from ACME (see `acme::Challenges`),
+/// also answering the CA's TLS-ALPN-01 checks.
+pub fn acme_server_config(
+    challenges: Arc<crate::acme::Challenges>,
+) -> anyhow::Result<Arc<ServerConfig>> {
+    let mut config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| anyhow::anyhow!("TLS setup: {e}"))?
+            .with_no_client_auth()
+            .with_cert_resolver(challenges);
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), crate::acme::ACME_TLS_ALPN.to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Completes the TLS handshake of an accepted connection, within [`HANDSHAKE_TIMEOUT`];
 /// `None` (logged) when it fails or takes too long.
 pub async fn handshake(
@@ -53,6 +68,8 @@ pub async fn handshake(
     peer: SocketAddr,
 ) -> Option<TlsStream<TcpStream>> {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        // An ACME TLS-ALPN-01 check ends with the handshake (RFC 8737).
+        Ok(Ok(tls)) if tls.get_ref().1.alpn_protocol() == Some(crate::acme::ACME_TLS_ALPN) => None,
         Ok(Ok(tls)) => Some(tls),
         Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "TLS handshake failed");

@@ -203,6 +203,7 @@ async fn second_process(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
         trusted_proxies: Vec::new(),
         inbox_retention_days: 14,
         metrics_listen: None,
+        acme: Default::default(),
     };
     let config = tidings::config::Config::from_settings(&settings).unwrap();
     let url = config.database_url.clone();

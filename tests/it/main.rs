@@ -6,6 +6,7 @@
 mod common;
 
 mod accounts;
+mod acme;
 mod api;
 mod backup;
 mod boosts;

@@ -148,6 +148,7 @@ impl TestApp {
             trusted_proxies: Vec::new(),
             inbox_retention_days: 14,
             metrics_listen: None,
+            acme: Default::default(),
         };
         tweak(&mut settings);
         let config = Config::from_settings(&settings).unwrap();
