@@ -61,7 +61,8 @@ pub fn acme_server_config(
 }
 
 /// Completes the TLS handshake of an accepted connection, within [`HANDSHAKE_TIMEOUT`];
-/// `None` (logged) when it fails or takes too long.
+/// `None` (logged) when it fails or takes too long, and after an ACME TLS-ALPN-01 check,
+/// which ends with the handshake.
 pub async fn handshake(
     acceptor: &TlsAcceptor,
     tcp: TcpStream,

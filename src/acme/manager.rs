@@ -41,7 +41,11 @@ impl Manager {
             store,
             challenges,
         };
-        if let Some(cert) = manager.stored()? {
+        let stored = manager.stored().unwrap_or_else(|e| {
+            tracing::warn!(error = %format!("{e:#}"), "stored ACME certificate unusable; ordering a new one");
+            None
+        });
+        if let Some(cert) = stored {
             if cert.not_after > now() {
                 manager.install(&cert)?;
                 tracing::info!(

@@ -179,3 +179,42 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     };
     write().map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_certificate_reads_back_and_a_wrong_key_is_refused() {
+        let mut b = [0u8; 6];
+        openssl::rand::rand_bytes(&mut b).unwrap();
+        let data = std::env::temp_dir().join(format!("tidings-acme-store-{}", hex::encode(b)));
+        let store = Store::new(&data, "https://acme-v02.api.letsencrypt.org/directory");
+        assert!(store.dir().ends_with("acme/acme-v02.api.letsencrypt.org"));
+        assert!(store.certificate("news.example.org").unwrap().is_none());
+        assert!(store.account().unwrap().is_none());
+
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["news.example.org".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let saved = store
+            .save_certificate("news.example.org", &cert.pem(), &key.serialize_pem())
+            .unwrap();
+        assert!(saved.not_before < saved.renew_at() && saved.renew_at() < saved.not_after);
+        let back = store.certificate("news.example.org").unwrap().unwrap();
+        assert_eq!(back.serial, saved.serial);
+        let mode = std::fs::metadata(store.dir().join("news.example.org.key.pem"))
+            .unwrap()
+            .permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0);
+
+        let other = rcgen::KeyPair::generate().unwrap();
+        let err = store
+            .save_certificate("news.example.org", &cert.pem(), &other.serialize_pem())
+            .unwrap_err();
+        assert!(err.to_string().contains("does not match"), "{err}");
+        let _ = std::fs::remove_dir_all(&data);
+    }
+}
