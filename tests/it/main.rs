@@ -12,6 +12,7 @@ mod backup;
 mod boosts;
 mod cli;
 mod client_compat;
+mod communities;
 mod community;
 mod conversations;
 mod cors;

@@ -410,15 +410,21 @@ pub(crate) enum Prepared {
     Actor(Box<RemoteActor>),
     /// `Create` of votes on our polls.
     PollVotes(Vec<polls::IncomingVote>),
+    /// An activity a group announced, confirmed at its origin.
+    Announced(Box<announces::Announced>),
 }
 
 impl Prepared {
     /// The hashtags of the notes to store or edit.
     fn hashtags(&self) -> impl Iterator<Item = &str> {
-        let notes: &[notes::Resolved] = match self {
+        let prepared = match self {
+            Prepared::Announced(a) => &a.prepared,
+            other => other,
+        };
+        let notes: &[notes::Resolved] = match prepared {
             Prepared::Notes(chain) => chain,
             Prepared::Edit(note) => std::slice::from_ref(note),
-            Prepared::Nothing | Prepared::Actor(_) | Prepared::PollVotes(_) => &[],
+            _ => &[],
         };
         notes
             .iter()
@@ -524,6 +530,7 @@ fn apply(
         ("Accept", _) => follows::answer(conn, ctx, activity, true),
         ("Reject", _) => follows::answer(conn, ctx, activity, false),
         ("Like" | "Dislike" | "EmojiReact", _) => votes::react(conn, ctx, activity),
+        ("Announce", Prepared::Announced(a)) => announces::announced(conn, ctx, activity, a, known),
         ("Announce", Prepared::Notes(fetched)) => {
             announces::announce(conn, ctx, activity, fetched, known)
         }
