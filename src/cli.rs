@@ -74,6 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Domain(cmd) => crate::cli_domains::main(config, cmd).await,
         Command::Instance(cmd) => {
             let db = connect(&config).await?;
             identity::settle(&db, &mut config, Settle::ReadOnly).await?;

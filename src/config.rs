@@ -34,6 +34,9 @@ pub enum Command {
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Block other servers (silence, suspend), or federate only with listed ones.
+    #[command(subcommand)]
+    Domain(crate::cli_domains::DomainCommand),
     /// Write a consistent backup of the database (and the media folder) into DIR, a new
     /// or empty folder, while the server runs. PostgreSQL needs pg_dump.
     Backup { dir: PathBuf },

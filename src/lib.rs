@@ -7,6 +7,7 @@ pub mod acme;
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod cli_domains;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -310,6 +310,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Servers blocked by the admin (issue #14, item 4); see `service::domain_blocks`.
+    domain_blocks (id) {
+        id -> BigInt,
+        domain -> Text,
+        severity -> Text,
+        reject_media -> Bool,
+        reject_reports -> Bool,
+        private_comment -> Nullable<Text>,
+        public_comment -> Nullable<Text>,
+        obfuscate -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Servers federated with in the allow-list mode.
+    domain_allows (id) {
+        id -> BigInt,
+        domain -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// A post's poll (its id is the post's): titles and counts as JSON arrays.
     polls (post_id) {
         post_id -> BigInt,

@@ -27,7 +27,7 @@ use crate::db::models::Delivery;
 use crate::db::schema::{accounts, deliveries};
 use crate::db::{DbConn, ids};
 use crate::error::AppError;
-use crate::service::Services;
+use crate::service::{Services, domain_blocks};
 
 /// Deliveries in flight at once, all servers together.
 pub const CONCURRENCY: usize = 256;
@@ -88,7 +88,7 @@ pub fn backoff(attempts: i32) -> Duration {
 /// only ever holds its own slots.
 pub fn start(svc: Services) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut in_flight: JoinSet<(Delivery, Result<(), String>)> = JoinSet::new();
+        let mut in_flight: JoinSet<(Delivery, Result<(), Failure>)> = JoinSet::new();
         // The server of each task, and the tasks in flight per server.
         let mut host_of_task: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut per_host: HashMap<String, usize> = HashMap::new();
@@ -318,9 +318,32 @@ async fn signing_key(svc: &Services, row: &Delivery) -> Result<String, String> {
     }
 }
 
-/// One POST. `Ok` when the inbox answered 2xx.
-async fn send(svc: &Services, row: &Delivery) -> Result<(), String> {
+/// Why a delivery did not happen.
+#[derive(Debug)]
+enum Failure {
+    /// Worth another try later.
+    Error(String),
+    /// The server is one we do not federate with (see `service::domain_blocks`): the row
+    /// is dropped.
+    Refused(&'static str),
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Failure {
+        Failure::Error(e)
+    }
+}
+
+/// One POST. `Ok` when the inbox answered 2xx. Nothing is sent to a server we do not
+/// federate with.
+async fn send(svc: &Services, row: &Delivery) -> Result<(), Failure> {
     let url = Url::parse(&row.inbox_url).map_err(|e| format!("bad inbox URL: {e}"))?;
+    let rules = domain_blocks::rules(svc)
+        .await
+        .map_err(|e| e.public_message())?;
+    if let Some(why) = url.host_str().and_then(|h| rules.refusal(h)) {
+        return Err(Failure::Refused(why));
+    }
     check_url(&url, svc.config.allow_private_addresses).map_err(|e| e.to_string())?;
     let key = signing_key(svc, row).await?;
     let body = row.activity_json.as_bytes();
@@ -353,14 +376,14 @@ async fn send(svc: &Services, row: &Delivery) -> Result<(), String> {
     }
     let text = read_limited(res).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
-    Err(format!("{status}: {text}"))
+    Err(format!("{status}: {text}").into())
 }
 
 /// Writes the outcomes of finished deliveries, all in one transaction: delivered rows are
 /// marked, failed ones scheduled for a retry (or dropped after [`GIVE_UP_AFTER`]).
 async fn record_all(
     svc: &Services,
-    outcomes: Vec<(Delivery, Result<(), String>)>,
+    outcomes: Vec<(Delivery, Result<(), Failure>)>,
 ) -> Result<(), AppError> {
     if outcomes.is_empty() {
         return Ok(());
@@ -375,7 +398,15 @@ async fn record_all(
                 tracing::debug!(inbox = row.inbox_url, "delivered");
                 delivered.push(row.id);
             }
-            Err(error) => {
+            Err(Failure::Refused(why)) => {
+                tracing::info!(
+                    inbox = row.inbox_url,
+                    reason = why,
+                    "delivery dropped: a server we do not federate with"
+                );
+                dropped.push(row.id);
+            }
+            Err(Failure::Error(error)) => {
                 svc.metrics.delivery_failed(&host_of(&row.inbox_url));
                 let attempts = row.attempts + 1;
                 let next: NaiveDateTime = now + backoff(attempts);

@@ -35,6 +35,9 @@ const ACCEPT_AP: &str = "application/activity+json";
 pub enum FetchError {
     #[error("refused address: {0}")]
     Refused(String),
+    /// A server we do not federate with (see `service::domain_blocks`).
+    #[error("this server does not federate with {0}")]
+    Blocked(String),
     #[error("request failed: {0}")]
     Http(String),
     #[error("remote answered {0}")]
@@ -354,6 +357,7 @@ pub fn check_served_by(doc: &Value, served_by: &Url) -> Result<(), FetchError> {
 async fn fetch_json_unchecked(svc: &Services, url: &Url) -> Result<(Value, Url), FetchError> {
     let allow = svc.config.allow_private_addresses;
     check_url(url, allow)?;
+    check_federates(svc, url).await?;
     let key = store::instance_key(svc).await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT_AP));
@@ -378,9 +382,21 @@ async fn fetch_json_unchecked(svc: &Services, url: &Url) -> Result<(Value, Url),
         return Err(FetchError::Status(res.status().as_u16()));
     }
     let final_url = res.url().clone();
+    check_federates(svc, &final_url).await?;
     let body = read_limited(res).await?;
     let doc = serde_json::from_slice(&body).map_err(|e| FetchError::Invalid(e.to_string()))?;
     Ok((doc, final_url))
+}
+
+/// Refuses a URL on a server we do not federate with (suspended, or not on the allow-list):
+/// nothing is fetched from it.
+pub async fn check_federates(svc: &Services, url: &Url) -> Result<(), FetchError> {
+    let rules = crate::service::domain_blocks::rules(svc).await?;
+    if rules.refuses_url(url) {
+        tracing::debug!(%url, "not fetched: a server we do not federate with");
+        return Err(FetchError::Blocked(authority(url)));
+    }
+    Ok(())
 }
 
 /// `host[:port]` of a URL: what "the same server" means when comparing ids.

@@ -79,6 +79,7 @@ pub async fn webfinger(svc: &Services, handle: &Handle) -> Result<Url, FetchErro
     url.query_pairs_mut()
         .append_pair("resource", &format!("acct:{}", handle.acct()));
     check_url(&url, svc.config.allow_private_addresses)?;
+    fetch::check_federates(svc, &url).await?;
     let res = svc
         .http
         .get(url)
@@ -134,6 +135,7 @@ pub async fn resolve_handle(
     if handle.host.eq_ignore_ascii_case(&svc.config.domain) {
         return local_account(svc, &handle.user).await;
     }
+    refuse_blocked(svc, &handle.host).await?;
     if let Some(known) = stored(svc, handle).await? {
         return Ok(Some(known));
     }
@@ -156,11 +158,23 @@ pub async fn resolve_url(svc: &Services, url: &Url) -> Result<Option<Account>, F
             None => Ok(None),
         };
     }
+    refuse_blocked(svc, &fetch::authority(url)).await?;
     if let Some(known) = fetch::stored_actor(svc, url.as_str()).await? {
         return Ok(Some(known));
     }
     let (account, _) = fetch::fetch_actor(svc, url).await?;
     Ok(Some(account))
+}
+
+/// No lookups of servers we do not federate with, not even of accounts stored before.
+async fn refuse_blocked(svc: &Services, host: &str) -> Result<(), FetchError> {
+    if crate::service::domain_blocks::rules(svc)
+        .await?
+        .refused(host)
+    {
+        return Err(FetchError::Blocked(host.to_owned()));
+    }
+    Ok(())
 }
 
 /// A search box's text when it is an http(s) URL.

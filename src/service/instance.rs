@@ -81,6 +81,8 @@ pub struct InstanceInfo {
     pub contact: String,
     pub rules: Vec<String>,
     pub registrations: Registrations,
+    /// `open`, or `allowlist`: federate only with the servers listed (see `domain_blocks`).
+    pub federation: super::domain_blocks::Federation,
 }
 
 impl Default for InstanceInfo {
@@ -92,6 +94,7 @@ impl Default for InstanceInfo {
             contact: String::new(),
             rules: Vec::new(),
             registrations: Registrations::Open,
+            federation: Default::default(),
         }
     }
 }
@@ -127,6 +130,7 @@ impl InstanceInfo {
             format!("description: {}", one_line(&self.description)),
             format!("contact: {}", self.contact),
             format!("registrations: {}", self.registrations.as_str()),
+            format!("federation: {}", self.federation.as_str()),
         ];
         out.extend(
             self.rules
@@ -143,13 +147,14 @@ fn one_line(s: &str) -> String {
 }
 
 /// The keys an admin may set.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 7] = [
     "name",
     "short_description",
     "description",
     "contact",
     "rules",
     "registrations",
+    "federation",
 ];
 
 /// A checked change: the rows to write.
@@ -235,6 +240,10 @@ impl Changes {
                 .map_err(fail)?
                 .as_str()
                 .to_owned(),
+            "federation" => super::domain_blocks::Federation::parse(&value)
+                .map_err(fail)?
+                .as_str()
+                .to_owned(),
             _ => return Err(fail("Unknown setting.".into())),
         };
         self.0.push((key, stored));
@@ -269,6 +278,7 @@ pub async fn apply(svc: &Services, changes: Changes) -> Result<Arc<InstanceInfo>
         })
         .await?;
     *svc.instance.0.write().expect("not poisoned") = None;
+    svc.domains.invalidate();
     info(svc).await
 }
 
@@ -310,6 +320,11 @@ fn load(conn: &mut DbConn) -> Result<InstanceInfo, AppError> {
             "registrations" => {
                 // A value this version does not know closes sign-ups rather than opening them.
                 info.registrations = Registrations::parse(&value).unwrap_or(Registrations::Closed)
+            }
+            "federation" => {
+                // As in `domain_blocks`: a value this version does not know is the closed one.
+                info.federation = super::domain_blocks::Federation::parse(&value)
+                    .unwrap_or(super::domain_blocks::Federation::Allowlist)
             }
             _ => {}
         }

@@ -8,6 +8,7 @@ pub mod boosts;
 pub mod cache;
 pub mod conversations;
 pub mod crypto;
+pub mod domain_blocks;
 pub mod follows;
 pub mod identity;
 pub mod instance;
@@ -64,6 +65,8 @@ pub struct Services {
     pub instance: Arc<instance::InstanceCache>,
     /// Counters and histograms for `/metrics` (see `crate::metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Blocked and allowed servers as last read (see `domain_blocks`).
+    pub domains: Arc<domain_blocks::DomainCache>,
 }
 
 impl Services {
@@ -91,6 +94,7 @@ impl Services {
             passwords: Arc::new(crypto::PasswordGate::for_this_machine()),
             instance: Arc::default(),
             metrics: Arc::default(),
+            domains: Arc::default(),
         }
     }
 

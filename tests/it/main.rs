@@ -16,6 +16,7 @@ mod communities;
 mod community;
 mod conversations;
 mod cors;
+mod domain_blocks;
 mod federation_activities;
 mod federation_delivery;
 mod federation_discovery;

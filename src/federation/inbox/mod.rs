@@ -38,7 +38,7 @@ use crate::db::models::{Account, Post};
 use crate::db::schema::{accounts, posts};
 use crate::error::{AppError, ErrorKind};
 use crate::service::stories::KnownTags;
-use crate::service::{Services, accounts as local_accounts};
+use crate::service::{Services, accounts as local_accounts, domain_blocks};
 use parse::id_of;
 
 const DUPLICATE: &str = "duplicate activity";
@@ -234,6 +234,7 @@ pub(crate) async fn signed_by(
     let (scheme, key_id) = signature_key_id(headers).map_err(|e| unauthorized(e.to_string()))?;
     check_host(svc, uri, headers)?;
     let actor_url = key_id_to_actor(&key_id).map_err(|e| unauthorized(e.to_string()))?;
+    refuse_blocked(svc, &actor_url).await?;
     let check = |pem: &str| verify(svc, scheme, method, uri, headers, body, pem);
     let generation = svc.signers.generation();
     let cached = svc
@@ -262,6 +263,21 @@ pub(crate) async fn signed_by(
     svc.signers.put(&key_id, &signer, &pem, generation);
 
     Ok(signer)
+}
+
+/// Refuses (403) a signer on a server we do not federate with (suspended, or not on the
+/// allow-list), before its key is fetched or anything is stored.
+async fn refuse_blocked(svc: &Services, actor_url: &Url) -> Result<(), FedError> {
+    let rules = domain_blocks::rules(svc).await?;
+    let host = authority(actor_url);
+    if let Some(why) = rules.refusal(&host) {
+        tracing::info!(domain = %host, reason = why, "refused: a server we do not federate with");
+        return Err(AppError::new(ErrorKind::Denied(format!(
+            "this server does not federate with {host}"
+        )))
+        .into());
+    }
+    Ok(())
 }
 
 /// Checks the signature and the activity, then applies it. Answers 202.
@@ -304,6 +320,17 @@ async fn receive(
         .unwrap_or("")
         .to_owned();
     check_object_origin(&kind, &activity, &actor_host)?;
+    if kind == "Flag"
+        && domain_blocks::rules(svc)
+            .await?
+            .rejects_reports(&actor_host)
+    {
+        tracing::info!(domain = %actor_host, "refused: a report from a server whose reports are rejected");
+        return Err(AppError::new(ErrorKind::Denied(format!(
+            "reports from {actor_host} are not accepted"
+        )))
+        .into());
+    }
 
     // What needs the network, before the write transaction.
     let prepared = match kind.as_str() {

@@ -1,0 +1,2 @@
+DROP TABLE domain_allows;
+DROP TABLE domain_blocks;
