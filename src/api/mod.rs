@@ -6,6 +6,7 @@ pub mod admin_accounts;
 pub mod admin_entities;
 pub mod auth;
 pub mod conversations;
+pub mod domain_blocks;
 pub mod entities;
 pub mod instance;
 pub mod misc;
@@ -49,6 +50,7 @@ pub fn router(svc: Services) -> Router {
         .merge(misc::routes())
         .merge(registrations::routes())
         .merge(admin_accounts::routes())
+        .merge(domain_blocks::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(middleware::from_fn(json_errors))
         .with_state(svc)

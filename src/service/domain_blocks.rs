@@ -88,6 +88,38 @@ impl Federation {
     }
 }
 
+/// Who sees the public list of blocked servers (`/api/v1/instance/domain_blocks`, the
+/// about page): instance setting `show_domain_blocks`, `disabled` unless set (as on
+/// Mastodon).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shown {
+    All,
+    Users,
+    #[default]
+    Disabled,
+}
+
+impl Shown {
+    pub fn parse(s: &str) -> Result<Shown, String> {
+        match s.trim() {
+            "all" => Ok(Shown::All),
+            "users" => Ok(Shown::Users),
+            "disabled" => Ok(Shown::Disabled),
+            other => Err(format!(
+                "show_domain_blocks {other:?}: use all, users or disabled"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shown::All => "all",
+            Shown::Users => "users",
+            Shown::Disabled => "disabled",
+        }
+    }
+}
+
 /// A stored block (a row of `domain_blocks`).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = domain_blocks)]
@@ -412,11 +444,23 @@ pub async fn list(svc: &Services) -> Result<Vec<DomainBlock>, AppError> {
         .await
 }
 
-/// Blocks newest first, keyset-paged on the id (`max_id`: older than, `since_id`/`min_id`:
-/// newer than), as Mastodon's admin API pages them.
+/// The blocks the public list shows: those that limit something (silence, suspend), by
+/// domain.
+pub async fn public_list(svc: &Services) -> Result<Vec<DomainBlock>, AppError> {
+    Ok(list(svc)
+        .await?
+        .into_iter()
+        .filter(|b| b.severity() != Severity::Noop)
+        .collect())
+}
+
+/// Blocks newest first, keyset-paged on the id as Mastodon's admin API pages them:
+/// `max_id` (older than), `since_id` (newer than, newest first), `min_id` (the page just
+/// after it).
 pub async fn page(
     svc: &Services,
     max_id: Option<i64>,
+    since_id: Option<i64>,
     min_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<DomainBlock>, AppError> {
@@ -428,8 +472,17 @@ pub async fn page(
             if let Some(max) = max_id {
                 q = q.filter(domain_blocks::id.lt(max));
             }
+            if let Some(since) = since_id {
+                q = q.filter(domain_blocks::id.gt(since));
+            }
             if let Some(min) = min_id {
-                q = q.filter(domain_blocks::id.gt(min));
+                let mut rows: Vec<DomainBlock> = q
+                    .filter(domain_blocks::id.gt(min))
+                    .order(domain_blocks::id.asc())
+                    .limit(limit)
+                    .load(conn)?;
+                rows.reverse();
+                return Ok(rows);
             }
             Ok(q.order(domain_blocks::id.desc()).limit(limit).load(conn)?)
         })

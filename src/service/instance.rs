@@ -83,6 +83,8 @@ pub struct InstanceInfo {
     pub registrations: Registrations,
     /// `open`, or `allowlist`: federate only with the servers listed (see `domain_blocks`).
     pub federation: super::domain_blocks::Federation,
+    /// Who sees the list of blocked servers.
+    pub show_domain_blocks: super::domain_blocks::Shown,
 }
 
 impl Default for InstanceInfo {
@@ -95,6 +97,7 @@ impl Default for InstanceInfo {
             rules: Vec::new(),
             registrations: Registrations::Open,
             federation: Default::default(),
+            show_domain_blocks: Default::default(),
         }
     }
 }
@@ -131,6 +134,7 @@ impl InstanceInfo {
             format!("contact: {}", self.contact),
             format!("registrations: {}", self.registrations.as_str()),
             format!("federation: {}", self.federation.as_str()),
+            format!("show_domain_blocks: {}", self.show_domain_blocks.as_str()),
         ];
         out.extend(
             self.rules
@@ -147,7 +151,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// The keys an admin may set.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 8] = [
     "name",
     "short_description",
     "description",
@@ -155,6 +159,7 @@ pub const KEYS: [&str; 7] = [
     "rules",
     "registrations",
     "federation",
+    "show_domain_blocks",
 ];
 
 /// A checked change: the rows to write.
@@ -244,6 +249,10 @@ impl Changes {
                 .map_err(fail)?
                 .as_str()
                 .to_owned(),
+            "show_domain_blocks" => super::domain_blocks::Shown::parse(&value)
+                .map_err(fail)?
+                .as_str()
+                .to_owned(),
             _ => return Err(fail("Unknown setting.".into())),
         };
         self.0.push((key, stored));
@@ -325,6 +334,10 @@ fn load(conn: &mut DbConn) -> Result<InstanceInfo, AppError> {
                 // As in `domain_blocks`: a value this version does not know is the closed one.
                 info.federation = super::domain_blocks::Federation::parse(&value)
                     .unwrap_or(super::domain_blocks::Federation::Allowlist)
+            }
+            "show_domain_blocks" => {
+                info.show_domain_blocks =
+                    super::domain_blocks::Shown::parse(&value).unwrap_or_default()
             }
             _ => {}
         }

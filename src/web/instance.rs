@@ -12,15 +12,39 @@ use super::context::Ctx;
 use super::pages::{AboutPage, FormErrors, InstanceSettingsPage, render, render_status};
 use crate::error::AppError;
 use crate::service::Services;
+use crate::service::domain_blocks::{self, Shown};
 use crate::service::instance::{self, Changes, InstanceInfo};
 
 /// `GET /about`: what the instance is, who runs it, its rules.
 pub async fn about(State(svc): State<Services>, ctx: Ctx) -> Result<Response, AppError> {
     let info = instance::info(&svc).await?;
+    let blocked = match info.show_domain_blocks {
+        Shown::All => true,
+        Shown::Users => ctx.user.is_some(),
+        Shown::Disabled => false,
+    };
+    let blocked = if blocked {
+        Some(
+            domain_blocks::public_list(&svc)
+                .await?
+                .iter()
+                .map(|b| {
+                    (
+                        b.public_domain(),
+                        b.severity.clone(),
+                        b.public_comment.clone().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     render(&AboutPage {
         ctx: &ctx,
         domain: &svc.config.domain,
         info: &info,
+        blocked,
     })
 }
 

@@ -245,6 +245,9 @@ pub struct AboutPage<'a> {
     pub ctx: &'a Ctx,
     pub domain: &'a str,
     pub info: &'a crate::service::instance::InstanceInfo,
+    /// Blocked servers as the public list shows them (domain, severity, comment), when
+    /// the admin shows it to this visitor.
+    pub blocked: Option<Vec<(String, String, String)>>,
 }
 
 #[derive(Template)]

@@ -420,3 +420,311 @@ async fn suspending_a_server_suspends_its_accounts_and_stops_deliveries() {
     assert_eq!(effects.accounts_restored, 1);
     assert_eq!(count_follows(&app).await, 1);
 }
+
+/// Logs `name` in through an app with `scopes` (the password grant).
+async fn token(app: &TestApp, name: &str, scopes: &str) -> String {
+    let http = reqwest::Client::new();
+    let reg: serde_json::Value = http
+        .post(format!("{}/api/v1/apps", app.base))
+        .form(&[
+            ("client_name", "blocklist tool"),
+            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ("scopes", scopes),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token: serde_json::Value = http
+        .post(format!("{}/oauth/token", app.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", reg["client_id"].as_str().unwrap()),
+            ("client_secret", reg["client_secret"].as_str().unwrap()),
+            ("username", name),
+            ("password", crate::common::PASSWORD),
+            ("scope", scopes),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {token}"))
+        .to_owned()
+}
+
+async fn make_admin(app: &TestApp, name: &str) {
+    let name = name.to_lowercase();
+    app.svc
+        .db
+        .write(move |conn| {
+            diesel::update(accounts::table.filter(accounts::username_lower.eq(name)))
+                .set(accounts::is_admin.eq(true))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+struct Client {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, serde_json::Value, String) {
+        let res = req.bearer_auth(&self.token).send().await.unwrap();
+        let status = res.status();
+        let link = res
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, res.json().await.unwrap_or_default(), link)
+    }
+    async fn get(&self, path: &str) -> (StatusCode, serde_json::Value, String) {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+    async fn post(&self, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+        let (s, v, _) = self
+            .send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await;
+        (s, v)
+    }
+    async fn put(&self, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+        let (s, v, _) = self
+            .send(self.http.put(format!("{}{path}", self.base)).json(&body))
+            .await;
+        (s, v)
+    }
+    async fn delete(&self, path: &str) -> StatusCode {
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
+            .0
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_creates_lists_changes_and_removes_blocks() {
+    let app = TestApp::spawn().await;
+    app.user("boss").await;
+    app.user("someone").await;
+    make_admin(&app, "boss").await;
+    let scopes = "read admin:read:domain_blocks admin:write:domain_blocks";
+    let admin = Client {
+        base: app.base.clone(),
+        token: token(&app, "boss", scopes).await,
+        http: reqwest::Client::new(),
+    };
+    const PATH: &str = "/api/v1/admin/domain_blocks";
+
+    // Form-encoded and JSON bodies (with nulls, as FediBlockHole sends).
+    let res = admin
+        .http
+        .post(format!("{}{PATH}", app.base))
+        .bearer_auth(&admin.token)
+        .form(&[
+            ("domain", "Spam.Example"),
+            ("severity", "suspend"),
+            ("reject_reports", "true"),
+            ("private_comment", "ticket 12"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let spam: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(spam["domain"], "spam.example");
+    assert_eq!(spam["severity"], "suspend");
+    assert_eq!(spam["reject_reports"], true);
+    assert_eq!(spam["reject_media"], false);
+    assert_eq!(spam["private_comment"], "ticket 12");
+    assert_eq!(spam["public_comment"], "", "as Mastodon stores it");
+    assert_eq!(spam["obfuscate"], false);
+    assert_eq!(spam["digest"], hex_sha256("spam.example"));
+    let (status, loud) = admin
+        .post(
+            PATH,
+            json!({"domain": "loud.example", "severity": null, "public_comment": "shouting",
+                   "private_comment": null, "reject_media": false, "reject_reports": false,
+                   "obfuscate": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{loud}");
+    assert_eq!(loud["severity"], "silence", "Mastodon's default");
+    let spam_id = spam["id"].as_str().unwrap().to_owned();
+    let loud_id = loud["id"].as_str().unwrap().to_owned();
+
+    // Newest first, paged with Link.
+    let (status, list, link) = admin.get(PATH).await;
+    assert_eq!(status, StatusCode::OK);
+    let domains: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(domains, ["loud.example", "spam.example"]);
+    let (_, page, link1) = admin.get(&format!("{PATH}?limit=1")).await;
+    assert_eq!(page[0]["id"], loud_id);
+    assert!(
+        link1.contains(&format!("max_id={loud_id}>; rel=\"next\"")),
+        "{link1}"
+    );
+    let (_, page2, _) = admin.get(&format!("{PATH}?limit=1&max_id={loud_id}")).await;
+    assert_eq!(page2[0]["id"], spam_id);
+    assert!(link.contains("rel=\"prev\""), "{link}");
+    let (status, one, _) = admin.get(&format!("{PATH}/{spam_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one, spam);
+
+    // Bad input: 422 with the reason, nothing changed.
+    for (body, needle) in [
+        (json!({"domain": "spam.example"}), "already blocked"),
+        (json!({"domain": "tidings.test"}), "own domain"),
+        (
+            json!({"domain": "x.example", "severity": "banish"}),
+            "use silence, suspend or noop",
+        ),
+        (
+            json!({"domain": "x.example", "colour": "red"}),
+            "unknown parameter colour",
+        ),
+        (
+            json!({"domain": "x.example", "obfuscate": "maybe"}),
+            "not a boolean",
+        ),
+        (json!({"severity": "suspend"}), "domain is missing"),
+        (json!({"domain": "https://x.example/"}), "not a domain"),
+    ] {
+        let (status, err) = admin.post(PATH, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {err}");
+        assert!(
+            err["error"].as_str().unwrap().contains(needle),
+            "{body}: {err}"
+        );
+    }
+    let (status, err, _) = admin.get(&format!("{PATH}?order=asc")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(admin.get(PATH).await.1.as_array().unwrap().len(), 2);
+
+    // PUT changes the fields given; the same domain may be given, another may not.
+    let (status, changed) = admin
+        .put(
+            &format!("{PATH}/{loud_id}"),
+            json!({"domain": "loud.example", "severity": "suspend", "reject_media": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["severity"], "suspend");
+    assert_eq!(changed["reject_media"], true);
+    assert_eq!(changed["public_comment"], "shouting", "kept");
+    assert_eq!(changed["obfuscate"], true, "kept");
+    let (status, err) = admin
+        .put(
+            &format!("{PATH}/{loud_id}"),
+            json!({"domain": "other.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let rules = domain_blocks::rules(&app.svc).await.unwrap();
+    assert!(rules.refused("loud.example") && rules.rejects_media("loud.example"));
+
+    // DELETE lifts it.
+    assert_eq!(
+        admin.delete(&format!("{PATH}/{loud_id}")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.delete(&format!("{PATH}/{loud_id}")).await,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        !domain_blocks::rules(&app.svc)
+            .await
+            .unwrap()
+            .refused("loud.example")
+    );
+
+    // Not an admin, or without the admin scope: 403; without a token: 401.
+    let user = Client {
+        base: app.base.clone(),
+        token: token(&app, "someone", scopes).await,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(user.get(PATH).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        user.post(PATH, json!({"domain": "x.example"})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let reader = Client {
+        token: token(&app, "boss", "read write").await,
+        ..user
+    };
+    assert_eq!(reader.get(PATH).await.0, StatusCode::FORBIDDEN);
+    let res = reqwest::get(format!("{}{PATH}", app.base)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(admin.get(PATH).await.1.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_public_list_shows_limiting_blocks_obfuscated_when_asked() {
+    let app = TestApp::spawn().await;
+    let mut loud = BlockInput::suspend("loud.example");
+    loud.severity = Severity::Silence;
+    loud.obfuscate = true;
+    loud.public_comment = Some("shouting".into());
+    domain_blocks::create(&app.svc, loud).await.unwrap();
+    domain_blocks::create(&app.svc, BlockInput::suspend("spam.example"))
+        .await
+        .unwrap();
+    let mut quiet = BlockInput::suspend("quiet.example");
+    quiet.severity = Severity::Noop;
+    domain_blocks::create(&app.svc, quiet).await.unwrap();
+
+    let url = format!("{}/api/v1/instance/domain_blocks", app.base);
+    // Private unless the admin shows it (Mastodon's default).
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    instance::apply(
+        &app.svc,
+        instance::Changes::one("show_domain_blocks", "all").unwrap(),
+    )
+    .await
+    .unwrap();
+    let list: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        list,
+        json!([
+            {"domain": "l*u*.example",
+             "digest": hex_sha256("loud.example"),
+             "severity": "silence", "comment": "shouting"},
+            {"domain": "spam.example",
+             "digest": hex_sha256("spam.example"),
+             "severity": "suspend", "comment": null},
+        ])
+    );
+    // The about page lists them too.
+    let about = app.browser().get("/about").await;
+    about.assert_contains("l*u*.example");
+    about.assert_contains("spam.example");
+    about.assert_lacks("quiet.example");
+}
+
+fn hex_sha256(s: &str) -> String {
+    openssl::sha::sha256(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
