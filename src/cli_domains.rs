@@ -18,8 +18,8 @@ pub enum DomainCommand {
         /// A bare host name, such as social.example.
         #[arg(value_name = "DOMAIN")]
         server: String,
-        /// silence (hidden from public lists, only followers see it), suspend (no
-        /// federation either way, its content here hidden) or noop (only the flags).
+        /// suspend (no federation either way, its content here hidden), silence (stored;
+        /// hiding from public lists is not built yet) or noop (only the flags).
         #[arg(long, default_value = "suspend", value_parser = parse_severity)]
         severity: Severity,
         /// Do not store media from it (applies once media is stored).
