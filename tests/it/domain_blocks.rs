@@ -355,8 +355,10 @@ async fn enqueue(app: &TestApp, peer: &Peer, n: u32, due_in: chrono::Duration) {
                 "http://tidings.test/users/alice#main-key",
                 None,
             )?;
+            // Only the row just queued (the Accept's row may still be waiting to be marked).
             diesel::update(deliveries::table.filter(deliveries::inbox_url.eq(&inbox)))
                 .filter(deliveries::delivered_at.is_null())
+                .filter(deliveries::activity_json.like(format!("%/test/{n}\"%")))
                 .set(deliveries::next_attempt_at.eq(chrono::Utc::now().naive_utc() + due_in))
                 .execute(conn)?;
             Ok(())
@@ -378,6 +380,14 @@ async fn suspending_a_server_suspends_its_accounts_and_stops_deliveries() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(peer.received().len(), 1);
+    // ... and its row marked delivered.
+    for _ in 0..100 {
+        if pending_to_peer(&app, &peer).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending_to_peer(&app, &peer).await, 0);
 
     // A delivery waiting for its retry is cancelled by the suspension.
     enqueue(&app, &peer, 1, chrono::Duration::hours(1)).await;
