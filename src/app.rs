@@ -9,7 +9,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -381,7 +380,10 @@ pub fn router(services: Services) -> Router {
         .layer(axum::middleware::from_fn(security_headers))
         // Outside the rate limit, so a browser app can read a 429 too.
         .layer(crate::http_cors::CorsOnPaths)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            upload_body_limit(&services.config),
+            body_limit,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -391,6 +393,45 @@ pub fn router(services: Services) -> Router {
             services.clone(),
             crate::metrics::layer,
         ))
+}
+
+/// The body limit of requests that carry an upload: the media size limit, and room for
+/// the other fields of the form.
+fn upload_body_limit(config: &Config) -> usize {
+    usize::try_from(config.media_max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MAX_BODY_BYTES)
+}
+
+/// Paths whose requests may carry an upload (larger bodies than [`MAX_BODY_BYTES`]).
+fn takes_uploads(path: &str) -> bool {
+    matches!(path, "/api/v1/media" | "/api/v2/media")
+}
+
+/// Limits request bodies: [`MAX_BODY_BYTES`], or the upload limit on paths that take
+/// uploads. A declared length over the limit is refused at once (413); a body that grows
+/// past it fails while it is read.
+async fn body_limit(
+    axum::extract::State(upload_limit): axum::extract::State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = if takes_uploads(req.uri().path()) {
+        upload_limit
+    } else {
+        MAX_BODY_BYTES
+    };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    next.run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit))))
+        .await
 }
 
 /// The Content-Security-Policy of HTML pages: scripts and styles only from files of this

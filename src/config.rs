@@ -179,6 +179,19 @@ pub struct Settings {
     /// apart from the public port. Off by default.
     #[arg(long, env = "TIDINGS_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<String>,
+    /// Folder of uploaded and cached media files. Defaults to DATA_DIR/media. Several
+    /// processes serving one site must share it (a network or shared volume).
+    #[arg(long, env = "TIDINGS_MEDIA_DIR", global = true)]
+    pub media_dir: Option<PathBuf>,
+    /// Largest upload accepted, in megabytes (an image, an avatar or a header); larger
+    /// files are refused while they arrive.
+    #[arg(
+        long,
+        env = "TIDINGS_MEDIA_SIZE_LIMIT_MB",
+        default_value_t = 16,
+        global = true
+    )]
+    pub media_size_limit_mb: u64,
     #[command(flatten)]
     pub acme: AcmeSettings,
 }
@@ -244,6 +257,10 @@ pub struct Config {
     pub inbox_retention: chrono::Duration,
     /// Where `GET /metrics` is served, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where media files live (`--media-dir`, by default DATA_DIR/media).
+    pub media_dir: PathBuf,
+    /// Largest upload accepted, in bytes.
+    pub media_max_bytes: u64,
     /// Automatic HTTPS over ACME, when `--acme-email` is given.
     pub acme: Option<crate::acme::AcmeConfig>,
 }
@@ -306,7 +323,18 @@ impl Config {
         if s.max_connections == 0 {
             anyhow::bail!("invalid --max-connections 0: give at least 1");
         }
+        if s.media_size_limit_mb == 0 || s.media_size_limit_mb > 1024 {
+            anyhow::bail!(
+                "invalid --media-size-limit-mb {}: give megabytes, 1 to 1024",
+                s.media_size_limit_mb
+            );
+        }
         Ok(Config {
+            media_dir: s
+                .media_dir
+                .clone()
+                .unwrap_or_else(|| s.data_dir.join("media")),
+            media_max_bytes: s.media_size_limit_mb * 1024 * 1024,
             domain,
             scheme,
             domain_given: s.domain.is_some(),
@@ -424,6 +452,8 @@ mod tests {
             trusted_proxies: Vec::new(),
             inbox_retention_days: 14,
             metrics_listen: None,
+            media_dir: None,
+            media_size_limit_mb: 16,
             acme: Default::default(),
         }
     }

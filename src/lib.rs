@@ -15,6 +15,7 @@ pub mod error;
 pub mod federation;
 pub mod http_cors;
 pub mod http_limit;
+pub mod media;
 pub mod metrics;
 pub mod service;
 pub mod tls;

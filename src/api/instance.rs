@@ -34,7 +34,7 @@ pub fn routes() -> Router<Services> {
         .route("/api/v1/preferences", get(preferences))
 }
 
-fn configuration() -> Value {
+fn configuration(svc: &Services) -> Value {
     json!({
         "urls": { "streaming": null },
         "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
@@ -44,9 +44,9 @@ fn configuration() -> Value {
             "characters_reserved_per_url": 23
         },
         "media_attachments": {
-            "supported_mime_types": [],
-            "image_size_limit": 0,
-            "image_matrix_limit": 0,
+            "supported_mime_types": crate::media::process::SUPPORTED_TYPES,
+            "image_size_limit": svc.config.media_max_bytes,
+            "image_matrix_limit": crate::media::process::MAX_DECODED_PIXELS,
             "video_size_limit": 0,
             "video_frame_rate_limit": 0,
             "video_matrix_limit": 0
@@ -114,7 +114,7 @@ async fn v1(State(svc): State<Services>) -> Result<Response, AppError> {
         "registrations": info.registrations.is_open(),
         "approval_required": info.registrations.needs_approval(),
         "invites_enabled": false,
-        "configuration": configuration(),
+        "configuration": configuration(&svc),
         "contact_account": contact_account(&svc, &info).await?,
         "rules": rule_entities(&info),
         "source_url": format!("{base}/"),
@@ -135,7 +135,7 @@ async fn v2(State(svc): State<Services>) -> Result<Response, AppError> {
         "thumbnail": { "url": null },
         "icon": [],
         "languages": ["en"],
-        "configuration": configuration(),
+        "configuration": configuration(&svc),
         "registrations": {
             "enabled": info.registrations.is_open(),
             "approval_required": info.registrations.needs_approval(),

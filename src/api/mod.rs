@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod domain_blocks;
 pub mod entities;
 pub mod instance;
+pub mod media;
 pub mod misc;
 pub mod notification_groups;
 pub mod notifications;
@@ -40,6 +41,7 @@ pub fn router(svc: Services) -> Router {
     Router::new()
         .merge(oauth::routes())
         .merge(instance::routes())
+        .merge(media::routes())
         .merge(statuses::routes())
         .merge(polls::routes())
         .merge(timelines::routes())

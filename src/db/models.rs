@@ -400,3 +400,33 @@ pub struct PollVote {
     pub choice: i32,
     pub created_at: NaiveDateTime,
 }
+
+/// A media attachment row (see `schema::media`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::media)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct Media {
+    pub id: i64,
+    pub account_id: i64,
+    pub post_id: Option<i64>,
+    pub position: i32,
+    pub kind: String,
+    pub state: String,
+    pub error: Option<String>,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub file_size: Option<i64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub preview_name: Option<String>,
+    pub preview_width: Option<i32>,
+    pub preview_height: Option<i32>,
+    pub blurhash: Option<String>,
+    pub description: String,
+    pub focus_x: Option<f64>,
+    pub focus_y: Option<f64>,
+    pub remote_url: Option<String>,
+    pub remote_preview_url: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

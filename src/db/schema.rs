@@ -370,6 +370,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Media attachments: local uploads (processing, ready or failed) and remote posts'
+    /// attachments; `post_id` once attached.
+    media (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        post_id -> Nullable<BigInt>,
+        position -> Integer,
+        kind -> Text,
+        state -> Text,
+        error -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        content_type -> Nullable<Text>,
+        file_size -> Nullable<BigInt>,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        preview_name -> Nullable<Text>,
+        preview_width -> Nullable<Integer>,
+        preview_height -> Nullable<Integer>,
+        blurhash -> Nullable<Text>,
+        description -> Text,
+        focus_x -> Nullable<Double>,
+        focus_y -> Nullable<Double>,
+        remote_url -> Nullable<Text>,
+        remote_preview_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(polls -> posts (post_id));
 diesel::joinable!(poll_votes -> posts (post_id));
@@ -410,4 +440,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     polls,
     poll_votes,
     conversation_marks,
+    media,
 );

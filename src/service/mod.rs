@@ -12,6 +12,7 @@ pub mod domain_blocks;
 pub mod follows;
 pub mod identity;
 pub mod instance;
+pub mod media;
 pub mod mentions;
 pub mod moderation;
 pub mod notification_feed;
@@ -67,6 +68,8 @@ pub struct Services {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Blocked and allowed servers as last read (see `domain_blocks`).
     pub domains: Arc<domain_blocks::DomainCache>,
+    /// The media folder and the bound on images processed at once (see `media`).
+    pub media: Arc<media::MediaWork>,
 }
 
 impl Services {
@@ -82,7 +85,9 @@ impl Services {
             config.resolve.clone(),
             extra_roots,
         );
+        let media = Arc::new(media::MediaWork::new(config.media_dir.clone()));
         Services {
+            media,
             http,
             db,
             config: Arc::new(config),

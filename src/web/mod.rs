@@ -4,6 +4,7 @@ pub mod admin_accounts;
 pub mod auth;
 pub mod context;
 pub mod instance;
+pub mod media;
 pub mod messages;
 pub mod moderation;
 pub mod oauth;
@@ -139,5 +140,6 @@ pub fn router(svc: Services) -> Router {
         .layer(middleware::from_fn_with_state(svc.clone(), context::layer))
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))
+        .route("/media/{name}", get(media::serve))
         .with_state(svc)
 }

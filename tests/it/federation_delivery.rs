@@ -203,6 +203,8 @@ async fn second_process(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
         trusted_proxies: Vec::new(),
         inbox_retention_days: 14,
         metrics_listen: None,
+        media_dir: None,
+        media_size_limit_mb: 16,
         acme: Default::default(),
     };
     let config = tidings::config::Config::from_settings(&settings).unwrap();

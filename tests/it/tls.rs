@@ -138,6 +138,8 @@ fn a_missing_ca_file_stops_the_start_with_its_name() {
         trusted_proxies: Vec::new(),
         inbox_retention_days: 14,
         metrics_listen: None,
+        media_dir: None,
+        media_size_limit_mb: 16,
         acme: Default::default(),
     };
     let err = tidings::config::Config::from_settings(&s)

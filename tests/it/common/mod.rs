@@ -148,6 +148,8 @@ impl TestApp {
             trusted_proxies: Vec::new(),
             inbox_retention_days: 14,
             metrics_listen: None,
+            media_dir: None,
+            media_size_limit_mb: 16,
             acme: Default::default(),
         };
         tweak(&mut settings);
