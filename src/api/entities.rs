@@ -244,7 +244,7 @@ pub struct Status {
     pub visibility: String,
     pub sensitive: bool,
     pub spoiler_text: String,
-    pub media_attachments: Vec<Value>,
+    pub media_attachments: Vec<super::media::MediaAttachment>,
     pub application: Option<Value>,
     pub mentions: Vec<Mention>,
     pub tags: Vec<StatusTag>,
@@ -347,7 +347,14 @@ impl Status {
             visibility: p.visibility.clone(),
             sensitive: p.sensitive,
             spoiler_text: p.spoiler_text.clone(),
-            media_attachments: Vec::new(),
+            media_attachments: if p.deleted || p.removed {
+                Vec::new()
+            } else {
+                p.media
+                    .iter()
+                    .map(|m| super::media::MediaAttachment::from_row(m, base))
+                    .collect()
+            },
             application: None,
             mentions: p.mentions.iter().map(Mention::from).collect(),
             tags: p

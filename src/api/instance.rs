@@ -40,7 +40,7 @@ fn configuration(svc: &Services) -> Value {
         "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
         "statuses": {
             "max_characters": MAX_BODY,
-            "max_media_attachments": 0,
+            "max_media_attachments": crate::service::media::MAX_ATTACHMENTS,
             "characters_reserved_per_url": 23
         },
         "media_attachments": {

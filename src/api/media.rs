@@ -59,7 +59,7 @@ fn size_meta(w: Option<i32>, h: Option<i32>) -> Option<serde_json::Value> {
 }
 
 impl MediaAttachment {
-    pub fn from_row(m: &Media, svc: &Services) -> MediaAttachment {
+    pub fn from_row(m: &Media, base: &str) -> MediaAttachment {
         let mut meta = serde_json::Map::new();
         if let (Some(x), Some(y)) = (m.focus_x, m.focus_y) {
             meta.insert("focus".into(), serde_json::json!({ "x": x, "y": y }));
@@ -70,7 +70,7 @@ impl MediaAttachment {
         if let Some(s) = size_meta(m.preview_width, m.preview_height) {
             meta.insert("small".into(), s);
         }
-        let local = |name: &Option<String>| name.as_deref().map(|n| media_svc::file_url(svc, n));
+        let local = |name: &Option<String>| name.as_deref().map(|n| media_svc::file_url(base, n));
         MediaAttachment {
             id: m.id.to_string(),
             kind: m.kind.clone(),
@@ -205,7 +205,7 @@ async fn create_v2(
     let (_user, row, _handle) = start(&svc, &auth, req).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(MediaAttachment::from_row(&row, &svc)),
+        Json(MediaAttachment::from_row(&row, svc.base_url())),
     )
         .into_response())
 }
@@ -213,10 +213,12 @@ async fn create_v2(
 /// 200 when ready, 206 while processing (Mastodon's), 422 with the reason when failed.
 fn finished(svc: &Services, row: Media) -> Result<Response, AppError> {
     match row.state.as_str() {
-        media_svc::READY => Ok(Json(MediaAttachment::from_row(&row, svc)).into_response()),
+        media_svc::READY => {
+            Ok(Json(MediaAttachment::from_row(&row, svc.base_url())).into_response())
+        }
         media_svc::PROCESSING => Ok((
             StatusCode::PARTIAL_CONTENT,
-            Json(MediaAttachment::from_row(&row, svc)),
+            Json(MediaAttachment::from_row(&row, svc.base_url())),
         )
             .into_response()),
         _ => Err(AppError::field(
@@ -258,5 +260,50 @@ async fn update(
         .transpose()?;
     let focus = focus.as_deref().map(Focus::parse).transpose()?;
     let row = media_svc::update(&svc, user.id, path_id(&id)?, description, focus).await?;
-    Ok(Json(MediaAttachment::from_row(&row, &svc)).into_response())
+    Ok(Json(MediaAttachment::from_row(&row, svc.base_url())).into_response())
+}
+
+/// `media_ids[]` (form) or `media_ids` (JSON) as sent: strings or numbers, kept as text so
+/// that an id that is not a number is refused (422) rather than dropped.
+pub fn raw_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Item {
+        N(i64),
+        S(String),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<Item>),
+        One(Item),
+    }
+    let text = |i: Item| match i {
+        Item::N(n) => n.to_string(),
+        Item::S(s) => s,
+    };
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::Many(v)) => Some(v.into_iter().map(text).collect()),
+        Some(OneOrMany::One(i)) => Some(vec![text(i)]),
+    })
+}
+
+/// The media ids of a status, `None` when not given. One empty value (`media_ids[]=`)
+/// means "none" (an edit that removes every image).
+pub fn media_ids(raw: Option<Vec<String>>) -> Result<Option<Vec<i64>>, AppError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    raw.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>().map_err(|_| {
+                AppError::field("media_ids", format!("There is no upload {s:?} of yours."))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }

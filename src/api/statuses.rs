@@ -16,7 +16,7 @@ use super::params::{
 use super::polls::{PollParams, opt_seconds};
 use super::{ApiForm, Auth, Paging, paged};
 use crate::error::AppError;
-use crate::service::posts::{self, NewStatus};
+use crate::service::posts::{self, NewStatus, StatusEdit};
 use crate::service::relationships::AccountView;
 use crate::service::timelines::Paged;
 use crate::service::votes::VoteChoice;
@@ -73,9 +73,19 @@ struct StatusForm {
     poll_hide_totals: Option<bool>,
     /// … or as a JSON object.
     poll: Option<PollParams>,
+    /// Uploads to attach: `media_ids[]` in a form, `media_ids` in JSON.
+    #[serde(rename = "media_ids[]", deserialize_with = "super::media::raw_ids")]
+    media_ids_form: Option<Vec<String>>,
+    #[serde(deserialize_with = "super::media::raw_ids")]
+    media_ids: Option<Vec<String>>,
 }
 
 impl StatusForm {
+    /// The `media_ids`, however they came (`None`: not given).
+    fn media_ids(&mut self) -> Result<Option<Vec<i64>>, AppError> {
+        super::media::media_ids(self.media_ids_form.take().or(self.media_ids.take()))
+    }
+
     /// The `poll[…]` parameters, however they came.
     fn poll_params(&mut self) -> PollParams {
         PollParams {
@@ -96,6 +106,7 @@ async fn create(
 ) -> Result<Json<Status>, AppError> {
     let user = auth.user("write:statuses")?;
     let poll = form.poll_params().into_poll()?;
+    let media_ids = form.media_ids()?.unwrap_or_default();
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -112,6 +123,7 @@ async fn create(
             idempotency_key: key,
             headline: form.headline,
             poll,
+            media_ids,
         },
     )
     .await?;
@@ -178,14 +190,18 @@ async fn update(
     if form.poll_params().into_poll()?.is_some() {
         return Err(AppError::field("poll", "A poll cannot be edited."));
     }
+    let media_ids = form.media_ids()?;
     let view = posts::update_status(
         &svc,
         user,
         path_id(&id)?,
-        form.status.as_deref().unwrap_or(""),
-        form.spoiler_text.as_deref(),
-        form.sensitive,
-        form.headline.as_deref(),
+        StatusEdit {
+            text: form.status.as_deref().unwrap_or(""),
+            spoiler_text: form.spoiler_text.as_deref(),
+            sensitive: form.sensitive,
+            headline: form.headline.as_deref(),
+            media_ids,
+        },
     )
     .await?;
     Ok(Json(Status::from_view(&view, svc.base_url())))

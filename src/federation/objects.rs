@@ -204,8 +204,28 @@ pub fn note(urls: &Urls, post: &PostView, parent_ap_id: Option<String>) -> Note 
         end_time: None,
         closed: None,
         voters_count: None,
+        attachment: attachments(urls, post),
     };
     super::polls::with_poll(note, post.poll.as_ref())
+}
+
+/// A post's processed images as `Document`s (the files on our host).
+fn attachments(urls: &Urls, post: &PostView) -> Vec<super::protocol::Document> {
+    post.media
+        .iter()
+        .filter_map(|m| {
+            Some(super::protocol::Document {
+                kind: "Document".into(),
+                media_type: m.content_type.clone()?,
+                url: crate::service::media::file_url(&urls.base, m.file_name.as_deref()?),
+                name: Some(m.description.clone()).filter(|d| !d.is_empty()),
+                blurhash: m.blurhash.clone(),
+                width: m.width,
+                height: m.height,
+                focal_point: m.focus_x.zip(m.focus_y).map(|(x, y)| [x, y]),
+            })
+        })
+        .collect()
 }
 
 /// A note standing alone (with its `@context`).

@@ -44,7 +44,9 @@ pub fn object_context() -> Value {
             "Hashtag": "as:Hashtag",
             "sensitive": "as:sensitive",
             "toot": "http://joinmastodon.org/ns#",
-            "votersCount": "toot:votersCount"
+            "votersCount": "toot:votersCount",
+            "blurhash": "toot:blurhash",
+            "focalPoint": { "@container": "@list", "@id": "toot:focalPoint" }
         }
     ])
 }
@@ -228,6 +230,29 @@ pub struct Note {
     /// How many accounts voted (Mastodon's `toot:votersCount`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voters_count: Option<i64>,
+    /// Images, as Mastodon sends them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment: Vec<Document>,
+}
+
+/// An attachment of a note, as Mastodon writes it: `name` is the alt text, `blurhash`
+/// and `focalPoint` (x, y in -1..1) are Mastodon's terms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub media_type: String,
+    pub url: String,
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focal_point: Option<[f64; 2]>,
 }
 
 /// One option of a `Question`: a `Note` named after it, its votes as the `totalItems`

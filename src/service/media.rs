@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use tokio::sync::Semaphore;
 
 use super::Services;
-use crate::db::ids;
+use std::collections::HashMap;
+
 use crate::db::models::{Account, Media};
 use crate::db::schema::media;
+use crate::db::{DbConn, ids};
 use crate::error::AppError;
 use crate::media::MediaStore;
 use crate::media::process::{self, Processed, Rejected};
@@ -339,7 +341,118 @@ pub async fn update(
         .await
 }
 
-/// The URL a stored file is served at.
-pub fn file_url(svc: &Services, name: &str) -> String {
-    format!("{}/media/{name}", svc.base_url())
+/// The URL a stored file is served at (`base` is the instance's base URL).
+pub fn file_url(base: &str, name: &str) -> String {
+    format!("{base}/media/{name}")
+}
+
+/// Images a post may carry.
+pub const MAX_ATTACHMENTS: usize = 4;
+
+fn media_ids_error(message: impl Into<String>) -> AppError {
+    AppError::field("media_ids", message)
+}
+
+/// Attaches the uploads `ids` (in that order) to the post `post_id` of `account_id`,
+/// inside the post's write transaction; uploads of the post left out of `ids` are
+/// detached (removed later with the other orphans). Refused (422, nothing changed): more
+/// than [`MAX_ATTACHMENTS`], an id given twice, an id that is not an upload of the
+/// account, one still processing or failed, one attached to another post.
+pub(crate) fn attach(
+    conn: &mut DbConn,
+    account_id: i64,
+    post_id: i64,
+    ids: &[i64],
+) -> Result<(), AppError> {
+    if ids.len() > MAX_ATTACHMENTS {
+        return Err(media_ids_error(format!(
+            "At most {MAX_ATTACHMENTS} images can be attached."
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = ids.iter().find(|id| !seen.insert(**id)) {
+        return Err(media_ids_error(format!("Media {dup} is given twice.")));
+    }
+    let rows: Vec<Media> = media::table
+        .filter(media::id.eq_any(ids))
+        .filter(media::account_id.eq(account_id))
+        .select(Media::as_select())
+        .load(conn)?;
+    for id in ids {
+        let Some(row) = rows.iter().find(|r| r.id == *id) else {
+            return Err(media_ids_error(format!(
+                "There is no upload {id} of yours."
+            )));
+        };
+        if row.post_id.is_some_and(|p| p != post_id) {
+            return Err(media_ids_error(format!(
+                "Media {id} is already attached to another post."
+            )));
+        }
+        match row.state.as_str() {
+            READY => {}
+            PROCESSING => {
+                return Err(media_ids_error(format!(
+                    "Media {id} is still being processed; try again in a moment."
+                )));
+            }
+            _ => {
+                return Err(media_ids_error(format!(
+                    "Media {id} could not be processed and cannot be attached."
+                )));
+            }
+        }
+    }
+    let now = Utc::now().naive_utc();
+    diesel::update(
+        media::table
+            .filter(media::post_id.eq(post_id))
+            .filter(media::id.ne_all(ids)),
+    )
+    .set((media::post_id.eq(None::<i64>), media::updated_at.eq(now)))
+    .execute(conn)?;
+    for (position, id) in ids.iter().enumerate() {
+        diesel::update(media::table.find(id))
+            .set((
+                media::post_id.eq(Some(post_id)),
+                media::position.eq(position as i32),
+                media::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Changes the images of a post of `account_id` (an edit), in its own transaction.
+pub async fn reattach(
+    svc: &Services,
+    account_id: i64,
+    post_id: i64,
+    ids: Vec<i64>,
+) -> Result<(), AppError> {
+    svc.db
+        .write(move |conn| attach(conn, account_id, post_id, &ids))
+        .await
+}
+
+/// The attachments of posts, in order, by post id.
+pub(crate) fn load_for_posts(
+    conn: &mut DbConn,
+    post_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Media>>, AppError> {
+    let mut out: HashMap<i64, Vec<Media>> = HashMap::new();
+    if post_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<Media> = media::table
+        .filter(media::post_id.eq_any(post_ids))
+        .order((media::post_id, media::position, media::id))
+        .select(Media::as_select())
+        .load(conn)?;
+    for row in rows {
+        if let Some(post_id) = row.post_id {
+            out.entry(post_id).or_default().push(row);
+        }
+    }
+    Ok(out)
 }

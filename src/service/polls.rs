@@ -266,6 +266,7 @@ pub async fn create_story(
         warning: super::posts::ContentWarning::new(content_warning, false)?,
         visibility: super::posts::check_visibility(Some(visibility))?,
         poll: Some(poll),
+        media_ids: Vec::new(),
         ..Default::default()
     };
     super::stories::create_status(svc, author, headline, body, extras).await
@@ -285,6 +286,7 @@ pub async fn create_reply(
         warning: super::posts::ContentWarning::new(content_warning, false)?,
         visibility: super::posts::check_visibility(Some(visibility))?,
         poll: Some(poll),
+        media_ids: Vec::new(),
         ..Default::default()
     };
     super::replies::reply_with(svc, author, parent_id, body, extras).await

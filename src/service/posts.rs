@@ -87,6 +87,8 @@ pub struct PostView {
     pub boost: Option<super::boosts::BoostView>,
     /// Its poll, as the viewer sees it.
     pub poll: Option<super::polls::PollView>,
+    /// Its images, in order.
+    pub media: Vec<crate::db::models::Media>,
 }
 
 impl PostView {
@@ -233,6 +235,7 @@ pub fn assemble_posts(
 
     let post_authors: Vec<(i64, i64)> = rows.iter().map(|p| (p.id, p.account_id)).collect();
     let mut polls = super::polls::load(conn, &post_authors, viewer)?;
+    let mut media = super::media::load_for_posts(conn, &ids)?;
 
     let bookmarked: HashSet<i64> = match viewer {
         Some(viewer) => bookmarks::table
@@ -280,6 +283,7 @@ pub fn assemble_posts(
                 bookmarked: bookmarked.contains(&p.id),
                 boost: None,
                 poll: polls.remove(&p.id),
+                media: media.remove(&p.id).unwrap_or_default(),
                 id: p.id,
                 ap_id: p.ap_id,
                 local: p.local,
@@ -403,6 +407,8 @@ pub struct PostExtras {
     pub idempotency_key: Option<String>,
     /// A poll to attach (checked).
     pub poll: Option<super::polls::NewPoll>,
+    /// Uploads to attach, in order (see `media::attach`).
+    pub media_ids: Vec<i64>,
 }
 
 /// The error that rolls back a second post with an idempotency key already used.
@@ -476,6 +482,9 @@ pub(crate) fn apply_extras(
     if let Some(poll) = &extras.poll {
         super::polls::insert(conn, post_id, poll)?;
     }
+    if !extras.media_ids.is_empty() {
+        super::media::attach(conn, account_id, post_id, &extras.media_ids)?;
+    }
     Ok(())
 }
 
@@ -497,6 +506,8 @@ pub struct NewStatus {
     pub headline: Option<String>,
     /// `poll[…]`: a poll to attach.
     pub poll: Option<super::polls::NewPoll>,
+    /// `media_ids[]`: uploads to attach.
+    pub media_ids: Vec<i64>,
 }
 
 /// The four visibilities, widest first (docs/visibility.md).
@@ -572,11 +583,18 @@ pub async fn create_status(
     if status.text.trim().is_empty() && (headline.is_none() || status.in_reply_to_id.is_some()) {
         return Err(blank_text());
     }
+    if status.poll.is_some() && !status.media_ids.is_empty() {
+        return Err(AppError::field(
+            "media_ids",
+            "A post can carry a poll or images, not both.",
+        ));
+    }
     let extras = PostExtras {
         warning,
         visibility,
         idempotency_key: key.clone(),
         poll: status.poll,
+        media_ids: status.media_ids,
     };
     let made = match status.in_reply_to_id {
         Some(parent) => {
@@ -619,6 +637,17 @@ async fn get_own(svc: &Services, id: i64, viewer: i64) -> Result<PostView, AppEr
         .await
 }
 
+/// What an edit of a status from a client app changes (`None`: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct StatusEdit<'a> {
+    pub text: &'a str,
+    pub spoiler_text: Option<&'a str>,
+    pub sensitive: Option<bool>,
+    pub headline: Option<&'a str>,
+    /// The images, replacing the post's (`Some(vec![])` removes them).
+    pub media_ids: Option<Vec<i64>>,
+}
+
 /// Edits a status (its author only): the text (and, for stories, the headline, taken from
 /// the first line unless given), the content warning and the sensitive mark (`None`
 /// keeps what the post has; a new warning makes it sensitive, as when posting).
@@ -626,11 +655,15 @@ pub async fn update_status(
     svc: &Services,
     editor: &Account,
     id: i64,
-    text: &str,
-    spoiler_text: Option<&str>,
-    sensitive: Option<bool>,
-    headline: Option<&str>,
+    edit: StatusEdit<'_>,
 ) -> Result<PostView, AppError> {
+    let StatusEdit {
+        text,
+        spoiler_text,
+        sensitive,
+        headline,
+        media_ids,
+    } = edit;
     let current = get_status(svc, id, Some(editor.id)).await?;
     if current.author.id != editor.id {
         return Err(AppError::forbidden());
@@ -641,6 +674,18 @@ pub async fn update_status(
         (None, Some(sensitive)) => Some(ContentWarning::new(&current.spoiler_text, sensitive)?),
     };
     let headline = headline.map(str::trim).filter(|h| !h.is_empty());
+    if text.trim().is_empty() && (headline.is_none() || !current.is_story()) {
+        return Err(blank_text());
+    }
+    if let Some(ids) = media_ids {
+        if current.poll.is_some() && !ids.is_empty() {
+            return Err(AppError::field(
+                "media_ids",
+                "A post can carry a poll or images, not both.",
+            ));
+        }
+        super::media::reattach(svc, editor.id, id, ids).await?;
+    }
     if current.is_story() {
         if text.trim().is_empty() && headline.is_none() {
             return Err(blank_text());

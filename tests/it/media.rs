@@ -417,3 +417,246 @@ async fn only_stored_names_are_served() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Uploads a small JPEG through v1 (ready at once): its id.
+async fn uploaded(api: &Api, alt: &str) -> String {
+    let img = jpeg(120, 80);
+    let (status, m) = upload(
+        api,
+        "/api/v1/media",
+        &[
+            ("file", Some("p.jpg"), Some("image/jpeg"), &img),
+            ("description", None, None, alt.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    m["id"].as_str().unwrap().to_owned()
+}
+
+fn attachment_ids(status: &Value) -> Vec<String> {
+    status["media_attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn statuses_carry_their_images_in_order() {
+    let (app, dir) = spawn_with_media(16).await;
+    app.user("ana").await;
+    app.user("bo").await;
+    let api = Api::login(&app, "ana").await;
+    let first = uploaded(&api, "The first picture").await;
+    let second = uploaded(&api, "The second picture").await;
+    let (status, s) = api
+        .form(
+            "/api/v1/statuses",
+            &[
+                ("status", "Harbour news\nTwo pictures of the harbour"),
+                ("media_ids[]", &second),
+                ("media_ids[]", &first),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(attachment_ids(&s), [second.clone(), first.clone()]);
+    assert_eq!(
+        s["media_attachments"][0]["description"],
+        "The second picture"
+    );
+    assert_eq!(s["media_attachments"][0]["type"], "image");
+    assert!(
+        s["media_attachments"][1]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://tidings.test/media/")
+    );
+    let id = s["id"].as_str().unwrap().to_owned();
+    // Everyone sees them.
+    let shown: Value = reqwest::get(format!("{}/api/v1/statuses/{id}", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attachment_ids(&shown), [second.clone(), first.clone()]);
+    // The Note carries them as Mastodon's Documents, alt text as `name`.
+    let note: Value = reqwest::Client::new()
+        .get(
+            s["uri"]
+                .as_str()
+                .unwrap()
+                .replace("http://tidings.test", &app.base),
+        )
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let docs = note["attachment"].as_array().expect("attachment");
+    assert_eq!(docs.len(), 2, "{note}");
+    assert_eq!(docs[0]["type"], "Document");
+    assert_eq!(docs[0]["mediaType"], "image/jpeg");
+    assert_eq!(docs[0]["name"], "The second picture");
+    assert_eq!(docs[0]["url"], s["media_attachments"][0]["url"]);
+    assert_eq!(docs[0]["width"], 120);
+    assert_eq!(docs[0]["height"], 80);
+    assert_eq!(docs[0]["blurhash"], s["media_attachments"][0]["blurhash"]);
+    assert_eq!(docs[1]["name"], "The first picture");
+
+    // A JSON reply with one new image.
+    let third = uploaded(&api, "").await;
+    let (status, r) = api
+        .json(
+            "/api/v1/statuses",
+            serde_json::json!({"status": "And a third", "in_reply_to_id": id, "media_ids": [third]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(attachment_ids(&r), vec![third]);
+
+    // Edits replace the set; an empty media_ids[] removes every image.
+    let (status, e) = api
+        .put_form(
+            &format!("/api/v1/statuses/{id}"),
+            &[
+                ("status", "Harbour news\nOne picture now"),
+                ("media_ids[]", &first),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(attachment_ids(&e), vec![first.clone()]);
+    let (status, e) = api
+        .put_form(
+            &format!("/api/v1/statuses/{id}"),
+            &[("status", "Harbour news\nStill one picture")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(
+        attachment_ids(&e),
+        vec![first.clone()],
+        "absent media_ids keep them"
+    );
+    let (status, e) = api
+        .put_form(
+            &format!("/api/v1/statuses/{id}"),
+            &[("status", "Harbour news\nNo pictures"), ("media_ids[]", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert!(attachment_ids(&e).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn bad_media_ids_are_refused_and_post_nothing() {
+    let (app, dir) = spawn_with_media(16).await;
+    app.user("ana").await;
+    app.user("bo").await;
+    let api = Api::login(&app, "ana").await;
+    let bo = Api::login(&app, "bo").await;
+    let mine = uploaded(&api, "mine").await;
+    let theirs = uploaded(&bo, "theirs").await;
+    let five: Vec<String> = {
+        let mut v = Vec::new();
+        for i in 0..5 {
+            v.push(uploaded(&api, &format!("n{i}")).await);
+        }
+        v
+    };
+    let (status, used) = api
+        .form(
+            "/api/v1/statuses",
+            &[("status", "Used\ntext"), ("media_ids[]", &mine)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{used}");
+    let fresh = uploaded(&api, "fresh").await;
+
+    let too_many: Vec<(&str, &str)> = std::iter::once(("status", "Too many\ntext"))
+        .chain(five.iter().map(|id| ("media_ids[]", id.as_str())))
+        .collect();
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        ("an unknown id", vec![("media_ids[]", "12345")], "no upload"),
+        (
+            "an id that is not a number",
+            vec![("media_ids[]", "abc")],
+            "no upload",
+        ),
+        (
+            "someone else's upload",
+            vec![("media_ids[]", &theirs)],
+            "no upload",
+        ),
+        (
+            "an upload already used",
+            vec![("media_ids[]", &mine)],
+            "already attached",
+        ),
+        (
+            "an id given twice",
+            vec![("media_ids[]", &fresh), ("media_ids[]", &fresh)],
+            "twice",
+        ),
+        (
+            "a poll with images",
+            vec![
+                ("media_ids[]", &fresh),
+                ("poll[options][]", "yes"),
+                ("poll[options][]", "no"),
+                ("poll[expires_in]", "3600"),
+            ],
+            "poll or images",
+        ),
+    ];
+    for (what, extra, message) in cases {
+        let mut fields = vec![("status", "Refused\ntext")];
+        fields.extend(extra);
+        let (status, body) = api.form("/api/v1/statuses", &fields).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(message),
+            "{what}: {body}"
+        );
+    }
+    let (status, body) = api.form("/api/v1/statuses", &too_many).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("At most 4"),
+        "{body}"
+    );
+
+    // Nothing was posted, and the fresh upload is still free to use.
+    let me = api.ok("/api/v1/accounts/verify_credentials").await;
+    let posts = api
+        .ok(&format!(
+            "/api/v1/accounts/{}/statuses",
+            me["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(posts.as_array().unwrap().len(), 1, "{posts}");
+    let (status, s) = api
+        .form(
+            "/api/v1/statuses",
+            &[("status", "Fine\ntext"), ("media_ids[]", &fresh)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    // An edit cannot take someone else's upload either.
+    let (status, body) = api
+        .put_form(
+            &format!("/api/v1/statuses/{}", s["id"].as_str().unwrap()),
+            &[("status", "Fine\ntext"), ("media_ids[]", &theirs)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
