@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use crate::app::Application;
-use crate::config::{Cli, Command, Config, DbCommand, InstanceCommand, UserCommand};
+use crate::config::{Cli, Command, Config, DbCommand, InstanceCommand, InviteCommand, UserCommand};
 use crate::db::Db;
 use crate::service::identity::{self, Settle};
 use crate::service::{Services, accounts, instance};
@@ -124,6 +124,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Invite(cmd) => {
+            let db = connect(&config).await?;
+            identity::settle(&db, &mut config, Settle::ReadOnly).await?;
+            let svc = Services::new(db, config);
+            invite_cmd(&svc, cmd)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
+        }
         Command::User(cmd) => {
             let db = connect(&config).await?;
             identity::settle(&db, &mut config, Settle::ReadOnly).await?;
@@ -133,6 +141,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
         }
     }
+}
+
+/// `tidings invite create|list`: links made here have no maker (the command line).
+async fn invite_cmd(svc: &Services, cmd: InviteCommand) -> Result<(), crate::error::AppError> {
+    use crate::service::invites::{self, Maker};
+    match cmd {
+        InviteCommand::Create {
+            max_uses,
+            expires_in,
+        } => {
+            let expires_in = expires_in
+                .as_deref()
+                .map(invites::parse_expiry)
+                .transpose()
+                .map_err(crate::error::AppError::bad_request)?;
+            let invite = invites::create(svc, Maker::CommandLine, max_uses, expires_in).await?;
+            println!("{}{}", svc.base_url(), invite.path());
+        }
+        InviteCommand::List => {
+            for i in invites::made_by(svc, None).await? {
+                println!(
+                    "{}{}\tused {}\t{}{}",
+                    svc.base_url(),
+                    i.path(),
+                    i.uses_text(),
+                    i.expiry_text(),
+                    if i.revoked_at.is_some() {
+                        "\twithdrawn"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `tidings user pending|approve|reject`: the sign-ups waiting for approval, as staff see

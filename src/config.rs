@@ -27,6 +27,9 @@ pub enum Command {
     /// Manage local accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Make and list invitation links (for `registrations invite`).
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// Show or change the instance's settings (name, descriptions, contact, rules,
     /// registrations).
     #[command(subcommand)]
@@ -43,6 +46,21 @@ pub enum Command {
     /// Restore a backup from DIR into an empty database (a new data folder, or an empty
     /// PostgreSQL database). PostgreSQL needs pg_restore.
     Restore { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// Make an invitation link and print it.
+    Create {
+        /// How many people may join with it (default: no limit).
+        #[arg(long)]
+        max_uses: Option<i32>,
+        /// How long it works: 30m, 12h, 7d… (default: forever).
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List the links made on the command line: link, uses, expiry.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -198,7 +198,7 @@ fn filter_v2(pairs: &[(String, String)]) -> Result<(AccountFilter, bool), AppErr
             "invited_by" => {
                 return Err(AppError::field(
                     "params",
-                    "invited_by: this server has no invitations yet",
+                    "invited_by: filtering by inviter is not supported here",
                 ));
             }
             _ => {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::{ApiForm, Auth};
 use crate::error::{AppError, ErrorKind};
+use crate::service::instance::Registrations;
 use crate::service::signup::{self, SignUp};
 use crate::service::{Services, instance, oauth};
 
@@ -30,6 +31,7 @@ const PARAMS: &[&str] = &[
     "locale",
     "reason",
     "date_of_birth",
+    "invite_code",
 ];
 
 fn text(params: &BTreeMap<String, Value>, key: &str) -> Option<String> {
@@ -88,7 +90,7 @@ async fn register(
         ));
     }
     let info = instance::info(&svc).await?;
-    if !info.registrations.is_open() {
+    if info.registrations == Registrations::Closed {
         return Err(AppError::new(ErrorKind::Denied(signup::CLOSED.into())));
     }
     let mut missing = Vec::new();
@@ -113,6 +115,7 @@ async fn register(
         email: text(&params, "email"),
         locale: text(&params, "locale"),
         reason: text(&params, "reason"),
+        invite: text(&params, "invite_code"),
     };
     let account = match signup::sign_up(&svc, request).await {
         Ok(a) => a,

@@ -45,6 +45,8 @@ pub struct Account {
     pub silenced_at: Option<NaiveDateTime>,
     /// Login disabled by an admin (the account stays visible).
     pub disabled_at: Option<NaiveDateTime>,
+    /// The invitation it joined with.
+    pub invite_id: Option<i64>,
 }
 
 impl Account {

@@ -28,6 +28,7 @@ diesel::table! {
         locale -> Nullable<Text>,
         silenced_at -> Nullable<Timestamp>,
         disabled_at -> Nullable<Timestamp>,
+        invite_id -> Nullable<BigInt>,
     }
 }
 
@@ -400,6 +401,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Invitation links (`created_by` NULL: made on the command line).
+    invites (id) {
+        id -> BigInt,
+        code -> Text,
+        created_by -> Nullable<BigInt>,
+        max_uses -> Nullable<Integer>,
+        uses -> Integer,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> accounts (account_id));
 diesel::joinable!(polls -> posts (post_id));
 diesel::joinable!(poll_votes -> posts (post_id));
@@ -418,6 +433,7 @@ diesel::joinable!(sessions -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_keys,
+    invites,
     posts,
     tags,
     post_tags,

@@ -91,6 +91,7 @@ mod tests {
             locale: None,
             silenced_at: None,
             disabled_at: None,
+            invite_id: None,
         }
     }
 

@@ -215,6 +215,7 @@ mod tests {
             locale: None,
             silenced_at: None,
             disabled_at: None,
+            invite_id: None,
         }
     }
 

@@ -26,6 +26,9 @@ pub struct SignupDetails {
     pub reason: Option<String>,
     /// The account waits for an admin's approval.
     pub pending: bool,
+    /// An invitation code, whose use is counted with the account (refused when it no
+    /// longer lets anyone in).
+    pub invite: Option<String>,
 }
 
 /// A reason for joining has at most this many characters.
@@ -98,6 +101,12 @@ pub async fn register_with(
         .filter(|l| !l.is_empty() && l.len() <= 16)
         .map(str::to_owned);
     let pending = details.pending;
+    let invite = details
+        .invite
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
     let username = match Username::parse(&reg.username) {
         Ok(u) => Some(u),
         Err(message) => {
@@ -166,8 +175,13 @@ pub async fn register_with(
                         AppError::internal(e)
                     }
                 })?;
+            let invite_id = invite
+                .as_deref()
+                .map(|code| super::invites::claim(conn, code))
+                .transpose()?;
             diesel::update(accounts::table.find(id))
                 .set((
+                    accounts::invite_id.eq(invite_id),
                     accounts::approved.eq(!pending),
                     accounts::signup_reason.eq(reason),
                     accounts::email.eq(&email),

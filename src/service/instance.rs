@@ -31,6 +31,8 @@ pub enum Registrations {
     Open,
     /// Anyone may ask, giving a reason; an admin or moderator approves or rejects.
     Approval,
+    /// Only with an invitation link.
+    Invite,
     Closed,
 }
 
@@ -39,14 +41,10 @@ impl Registrations {
         match s.trim() {
             "open" => Ok(Registrations::Open),
             "approval" => Ok(Registrations::Approval),
+            "invite" => Ok(Registrations::Invite),
             "closed" => Ok(Registrations::Closed),
-            "invite" => Err(
-                "registrations \"invite\": sign-ups by invitation are not built yet; \
-                 use open, approval or closed"
-                    .to_owned(),
-            ),
             other => Err(format!(
-                "registrations {other:?}: use open, approval or closed"
+                "registrations {other:?}: use open, approval, invite or closed"
             )),
         }
     }
@@ -55,6 +53,7 @@ impl Registrations {
         match self {
             Registrations::Open => "open",
             Registrations::Approval => "approval",
+            Registrations::Invite => "invite",
             Registrations::Closed => "closed",
         }
     }
@@ -85,6 +84,8 @@ pub struct InstanceInfo {
     pub federation: super::domain_blocks::Federation,
     /// Who sees the list of blocked servers.
     pub show_domain_blocks: super::domain_blocks::Shown,
+    /// Users (not only staff) may make invitation links (`invites` = `users`).
+    pub user_invites: bool,
 }
 
 impl Default for InstanceInfo {
@@ -98,6 +99,7 @@ impl Default for InstanceInfo {
             registrations: Registrations::Open,
             federation: Default::default(),
             show_domain_blocks: Default::default(),
+            user_invites: false,
         }
     }
 }
@@ -135,6 +137,10 @@ impl InstanceInfo {
             format!("registrations: {}", self.registrations.as_str()),
             format!("federation: {}", self.federation.as_str()),
             format!("show_domain_blocks: {}", self.show_domain_blocks.as_str()),
+            format!(
+                "invites: {}",
+                if self.user_invites { "users" } else { "staff" }
+            ),
         ];
         out.extend(
             self.rules
@@ -151,7 +157,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// The keys an admin may set.
-pub const KEYS: [&str; 8] = [
+pub const KEYS: [&str; 9] = [
     "name",
     "short_description",
     "description",
@@ -160,6 +166,7 @@ pub const KEYS: [&str; 8] = [
     "registrations",
     "federation",
     "show_domain_blocks",
+    "invites",
 ];
 
 /// A checked change: the rows to write.
@@ -253,6 +260,14 @@ impl Changes {
                 .map_err(fail)?
                 .as_str()
                 .to_owned(),
+            "invites" => match value.trim() {
+                v @ ("staff" | "users") => v.to_owned(),
+                other => {
+                    return Err(fail(format!(
+                        "invites {other:?}: who may make invitation links, staff or users"
+                    )));
+                }
+            },
             _ => return Err(fail("Unknown setting.".into())),
         };
         self.0.push((key, stored));
@@ -339,6 +354,7 @@ fn load(conn: &mut DbConn) -> Result<InstanceInfo, AppError> {
                 info.show_domain_blocks =
                     super::domain_blocks::Shown::parse(&value).unwrap_or_default()
             }
+            "invites" => info.user_invites = value == "users",
             _ => {}
         }
     }
@@ -359,7 +375,7 @@ mod tests {
         let e = Changes::one("registrations", "sometimes")
             .unwrap_err()
             .public_message();
-        assert!(e.contains("use open, approval or closed"), "{e}");
+        assert!(e.contains("use open, approval, invite or closed"), "{e}");
         assert!(Changes::one("name", "").is_err());
         assert!(Changes::one("name", &"x".repeat(MAX_NAME + 1)).is_err());
         assert!(Changes::one("contact", "two words").is_err());

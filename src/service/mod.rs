@@ -12,6 +12,7 @@ pub mod domain_blocks;
 pub mod follows;
 pub mod identity;
 pub mod instance;
+pub mod invites;
 pub mod media;
 pub mod mentions;
 pub mod moderation;

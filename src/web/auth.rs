@@ -10,8 +10,9 @@ use serde::Deserialize;
 use super::context::{Ctx, SESSION_COOKIE};
 use super::pages::{FormErrors, JoinPage, JoinPendingPage, LoginPage, render, render_status};
 use crate::error::AppError;
+use crate::service::instance::Registrations;
 use crate::service::signup::{self, SignUp};
-use crate::service::{Services, accounts, instance, sessions};
+use crate::service::{Services, accounts, instance, invites, sessions};
 
 /// Only same-site paths are allowed as targets after login and after forms (no open
 /// redirects): a path that starts with exactly one `/`, with no control characters (tab and
@@ -70,10 +71,41 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub async fn join_form(State(svc): State<Services>, ctx: Ctx) -> Result<Response, AppError> {
+#[derive(Deserialize, Default)]
+pub struct JoinQuery {
+    #[serde(default)]
+    invite: String,
+}
+
+/// Whether the form shows, and why not: closed, or invitation-only without a usable code.
+fn join_state(registrations: Registrations, invited: bool) -> (bool, &'static str) {
+    match registrations {
+        Registrations::Closed => (false, signup::CLOSED),
+        Registrations::Invite if !invited => (false, signup::INVITE_ONLY),
+        _ => (true, ""),
+    }
+}
+
+pub async fn join_form(
+    State(svc): State<Services>,
+    ctx: Ctx,
+    Query(q): Query<JoinQuery>,
+) -> Result<Response, AppError> {
     let info = instance::info(&svc).await?;
+    let code = q.invite.trim().to_owned();
+    let refused = if code.is_empty() {
+        None
+    } else {
+        invites::check(&svc, &code).await.err()
+    };
+    let invited = !code.is_empty() && refused.is_none();
+    let (open, closed_text) = join_state(info.registrations, invited);
+    let (open, closed_text) = match &refused {
+        Some(e) => (false, e.public_message()),
+        None => (open, closed_text.to_owned()),
+    };
     render_status(
-        if info.registrations.is_open() {
+        if open {
             StatusCode::OK
         } else {
             StatusCode::FORBIDDEN
@@ -83,8 +115,10 @@ pub async fn join_form(State(svc): State<Services>, ctx: Ctx) -> Result<Response
             username: String::new(),
             rules: &info.rules,
             accepted: false,
-            open: info.registrations.is_open(),
-            approval: info.registrations.needs_approval(),
+            open,
+            closed_text,
+            invite: if invited { code } else { String::new() },
+            approval: info.registrations.needs_approval() && !invited,
             email: String::new(),
             reason: String::new(),
             errors: FormErrors::none(),
@@ -105,6 +139,9 @@ pub struct JoinForm {
     /// Why they want to join (when sign-ups wait for approval).
     #[serde(default)]
     reason: String,
+    /// An invitation code.
+    #[serde(default)]
+    invite: String,
     /// The checkbox accepting the rules (when there are rules).
     #[serde(default)]
     accept_rules: Option<String>,
@@ -119,21 +156,25 @@ pub async fn join(
     ctx.check_csrf(&form.csrf)?;
     let info = instance::info(&svc).await?;
     let accepted = form.accept_rules.is_some();
+    let invited = !form.invite.trim().is_empty();
+    let (open, closed_text) = join_state(info.registrations, invited);
     let page = |errors| JoinPage {
         ctx: &ctx,
         username: form.username.clone(),
         rules: &info.rules,
         accepted,
-        open: info.registrations.is_open(),
-        approval: info.registrations.needs_approval(),
+        open,
+        closed_text: closed_text.to_owned(),
+        invite: form.invite.trim().to_owned(),
+        approval: info.registrations.needs_approval() && !invited,
         email: form.email.clone(),
         reason: form.reason.clone(),
         errors,
     };
-    if !info.registrations.is_open() {
+    if !open {
         return render_status(
             StatusCode::FORBIDDEN,
-            &page(FormErrors::with_general(signup::CLOSED)),
+            &page(FormErrors::with_general(closed_text)),
         );
     }
     if !info.rules.is_empty() && !accepted {
@@ -152,6 +193,7 @@ pub async fn join(
         email: Some(form.email.clone()),
         locale: None,
         reason: Some(form.reason.clone()),
+        invite: Some(form.invite.clone()),
     };
     match signup::sign_up(&svc, request).await {
         Ok(account) if !account.approved => render(&JoinPendingPage {
@@ -163,6 +205,11 @@ pub async fn join(
             let jar = jar.add(ctx.cookie(SESSION_COOKIE, token, sessions::SESSION_DAYS));
             Ok((jar, Redirect::to(&format!("/@{}", account.username))).into_response())
         }
+        // An invitation that no longer works: the page says why.
+        Err(e) if e.status() == StatusCode::FORBIDDEN => render_status(
+            StatusCode::FORBIDDEN,
+            &page(FormErrors::with_general(e.public_message())),
+        ),
         Err(e) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page(FormErrors::from_error(e)?),

@@ -4,6 +4,7 @@ pub mod admin_accounts;
 pub mod auth;
 pub mod context;
 pub mod instance;
+pub mod invites;
 pub mod media;
 pub mod messages;
 pub mod moderation;
@@ -63,6 +64,8 @@ pub fn router(svc: Services) -> Router {
         )
         .route("/admin/accounts", get(admin_accounts::list))
         .route("/admin/accounts/{id}/{action}", post(admin_accounts::act))
+        .route("/invites", get(invites::list).post(invites::create))
+        .route("/invites/{id}/revoke", post(invites::revoke))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/submit", get(stories::new_form).post(stories::create))

@@ -206,8 +206,12 @@ pub struct JoinPage<'a> {
     /// The rules to accept (none: no checkbox).
     pub rules: &'a [String],
     pub accepted: bool,
-    /// Sign-ups are open (else the page says they are closed, with no form).
+    /// Sign-ups are open (else the page says why not, with no form).
     pub open: bool,
+    /// Why there is no form.
+    pub closed_text: String,
+    /// The invitation code the form carries.
+    pub invite: String,
     /// Sign-ups wait for approval: the form asks for a reason.
     pub approval: bool,
     pub email: String,
@@ -229,6 +233,16 @@ pub struct AdminAccountsPage<'a> {
     pub done: Option<String>,
     pub viewer_id: i64,
     pub viewer_is_admin: bool,
+}
+
+/// The invitation links one has made.
+#[derive(Template)]
+#[template(path = "invites.html")]
+pub struct InvitesPage<'a> {
+    pub ctx: &'a Ctx,
+    pub invites: Vec<crate::service::invites::Invite>,
+    pub base_url: String,
+    pub errors: FormErrors,
 }
 
 /// After a sign-up that waits for approval.

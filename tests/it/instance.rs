@@ -132,8 +132,12 @@ async fn bad_keys_and_values_are_refused_in_one_line_and_change_nothing() {
     let before = String::from_utf8_lossy(&instance_cmd(&app.db, &["show"], b"").stdout).to_string();
     for (key, value, says) in [
         ("title", "x", "unknown setting \"title\""),
-        ("registrations", "sometimes", "use open, approval or closed"),
-        ("registrations", "invite", "not built yet"),
+        (
+            "registrations",
+            "sometimes",
+            "use open, approval, invite or closed",
+        ),
+        ("invites", "everyone", "staff or users"),
         ("name", "", "name:"),
         ("contact", "two words", "contact:"),
     ] {

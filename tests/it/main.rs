@@ -28,6 +28,7 @@ mod health_metrics;
 mod http_front;
 mod incoming_audience;
 mod instance;
+mod invites;
 mod media;
 mod moderation;
 mod notification_groups;

@@ -1,0 +1,2 @@
+ALTER TABLE accounts DROP COLUMN invite_id;
+DROP TABLE invites;
