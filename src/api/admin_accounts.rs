@@ -361,8 +361,13 @@ async fn action(
             "this server has no warning presets",
         ));
     }
-    // No e-mail goes out either way: this server sends none for moderation.
-    let _ = form.send_email_notification;
+    // This server sends no e-mail yet: asking for one is refused, not silently dropped.
+    if form.send_email_notification {
+        return Err(AppError::field(
+            "send_email_notification",
+            "send_email_notification: this server sends no e-mail",
+        ));
+    }
     match form.kind.as_str() {
         "none" => {
             if let Some(r) = form.report_id {

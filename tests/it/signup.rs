@@ -509,6 +509,18 @@ async fn admin_actions_silence_disable_and_suspend_through_the_api() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // No e-mail can be sent: asking for one is refused, and nothing is done.
+    let (status, body) = boss
+        .form(
+            &format!("/api/v1/admin/accounts/{id}/action"),
+            &[("type", "silence"), ("send_email_notification", "true")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.to_string().contains("send_email_notification"),
+        "{body}"
+    );
     let shown = boss.ok(&format!("/api/v1/admin/accounts/{id}")).await;
     assert_eq!(shown["silenced"], false);
     // Nobody acts on their own account.
