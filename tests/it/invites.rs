@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::common::api::Api;
 use crate::common::{PASSWORD, TestApp, TestDb};
 use crate::moderation::admin;
 use tidings::db::schema::invites;
@@ -151,38 +152,11 @@ async fn expired_links_are_refused_and_an_app_signs_up_with_invite_code() {
         .to_owned();
 
     // An app signs up with the code.
-    let http = reqwest::Client::new();
-    let reg: Value = http
-        .post(format!("{}/api/v1/apps", app.base))
-        .form(&[
-            ("client_name", "phone"),
-            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-            ("scopes", "read write"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token: Value = http
-        .post(format!("{}/oauth/token", app.base))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", reg["client_id"].as_str().unwrap()),
-            ("client_secret", reg["client_secret"].as_str().unwrap()),
-            ("scope", "read write"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let app_token = token["access_token"].as_str().unwrap().to_owned();
+    let client = Api::for_app(&app, "read write").await;
+    let (http, app_token) = (&client.http, &client.token);
     let sign_up = |name: &str, code: &str| {
         http.post(format!("{}/api/v1/accounts", app.base))
-            .bearer_auth(&app_token)
+            .bearer_auth(app_token)
             .form(&[
                 ("username", name),
                 ("email", &format!("{name}@example.org")),

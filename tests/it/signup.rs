@@ -21,80 +21,6 @@ async fn set_registrations(app: &TestApp, mode: &str) {
         .unwrap();
 }
 
-/// An app registered with `scopes`, logged in as `name` with the password grant.
-async fn api_as(app: &TestApp, name: &str, scopes: &str) -> Api {
-    let http = reqwest::Client::new();
-    let reg: Value = http
-        .post(format!("{}/api/v1/apps", app.base))
-        .form(&[
-            ("client_name", "admin tool"),
-            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-            ("scopes", scopes),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = http
-        .post(format!("{}/oauth/token", app.base))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", reg["client_id"].as_str().unwrap()),
-            ("client_secret", reg["client_secret"].as_str().unwrap()),
-            ("username", name),
-            ("password", PASSWORD),
-            ("scope", scopes),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let token: Value = res.json().await.unwrap();
-    Api {
-        base: app.base.clone(),
-        http,
-        token: token["access_token"].as_str().expect("a token").to_owned(),
-    }
-}
-
-/// An app token (client_credentials) with `read write`, as apps use to sign people up.
-async fn app_token(app: &TestApp) -> Api {
-    let http = reqwest::Client::new();
-    let reg: Value = http
-        .post(format!("{}/api/v1/apps", app.base))
-        .form(&[
-            ("client_name", "phone app"),
-            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-            ("scopes", "read write"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token: Value = http
-        .post(format!("{}/oauth/token", app.base))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", reg["client_id"].as_str().unwrap()),
-            ("client_secret", reg["client_secret"].as_str().unwrap()),
-            ("scope", "read write"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    Api {
-        base: app.base.clone(),
-        http,
-        token: token["access_token"].as_str().unwrap().to_owned(),
-    }
-}
-
 fn with_token(app: &TestApp, token: &str) -> Api {
     Api {
         base: app.base.clone(),
@@ -237,7 +163,7 @@ async fn an_app_sign_up_waits_and_the_admin_api_lists_approves_and_rejects() {
     assert_eq!(v1["registrations"], true);
     assert_eq!(v1["approval_required"], true);
 
-    let client = app_token(&app).await;
+    let client = Api::for_app(&app, "read write").await;
     let sign_up = |name: &'static str, extra: &[(&'static str, &'static str)]| {
         let mut f: Vec<(&str, &str)> = vec![
             ("username", name),
@@ -327,8 +253,8 @@ async fn an_app_sign_up_waits_and_the_admin_api_lists_approves_and_rejects() {
 
     // Staff with admin scopes see both; others may not look.
     make_admin(&app, "boss").await;
-    let boss = api_as(&app, "boss", "read write admin:read admin:write").await;
-    let plain = api_as(&app, "boss", "read write").await;
+    let boss = Api::login_with_scopes(&app, "boss", "read write admin:read admin:write").await;
+    let plain = Api::login_with_scopes(&app, "boss", "read write").await;
     let (status, _) = plain.get("/api/v1/admin/accounts").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     accounts::register(
@@ -341,7 +267,8 @@ async fn an_app_sign_up_waits_and_the_admin_api_lists_approves_and_rejects() {
     )
     .await
     .unwrap();
-    let someone = api_as(&app, "someone", "read write admin:read admin:write").await;
+    let someone =
+        Api::login_with_scopes(&app, "someone", "read write admin:read admin:write").await;
     let (status, body) = someone.get("/api/v1/admin/accounts").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "This action is not allowed");
@@ -431,8 +358,8 @@ async fn admin_actions_silence_disable_and_suspend_through_the_api() {
     let app = TestApp::spawn().await;
     make_admin(&app, "boss").await;
     app.user("target").await;
-    let boss = api_as(&app, "boss", "read write admin:read admin:write").await;
-    let target = api_as(&app, "target", "read write").await;
+    let boss = Api::login_with_scopes(&app, "boss", "read write admin:read admin:write").await;
+    let target = Api::login_with_scopes(&app, "target", "read write").await;
     let id = target.ok("/api/v1/accounts/verify_credentials").await["id"]
         .as_str()
         .unwrap()
@@ -540,7 +467,7 @@ async fn admin_actions_silence_disable_and_suspend_through_the_api() {
 #[tokio::test]
 async fn closed_sign_ups_are_refused_on_the_web_and_the_api_and_open_ones_work_at_once() {
     let app = TestApp::spawn().await;
-    let client = app_token(&app).await;
+    let client = Api::for_app(&app, "read write").await;
     let form = [
         ("username", "early"),
         ("email", "early@example.org"),

@@ -15,13 +15,33 @@ pub struct Api {
 impl Api {
     /// Registers an app and logs in as `name` (who has joined) with the password grant.
     pub async fn login(app: &TestApp, name: &str) -> Api {
+        Api::login_with_scopes(app, name, "read write follow").await
+    }
+
+    /// Registers an app with `scopes` and logs in as `name` with the password grant.
+    pub async fn login_with_scopes(app: &TestApp, name: &str, scopes: &str) -> Api {
+        let grant = [
+            ("grant_type", "password"),
+            ("username", name),
+            ("password", PASSWORD),
+        ];
+        Api::granted(app, scopes, &grant).await
+    }
+
+    /// An app's own token (client_credentials) with `scopes`, as apps use to sign people up.
+    pub async fn for_app(app: &TestApp, scopes: &str) -> Api {
+        Api::granted(app, scopes, &[("grant_type", "client_credentials")]).await
+    }
+
+    /// Registers an app with `scopes` and asks `/oauth/token` for a token by `grant`.
+    async fn granted(app: &TestApp, scopes: &str, grant: &[(&str, &str)]) -> Api {
         let http = reqwest::Client::new();
         let reg: Value = http
             .post(format!("{}/api/v1/apps", app.base))
             .form(&[
                 ("client_name", "test"),
                 ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-                ("scopes", "read write follow"),
+                ("scopes", scopes),
             ])
             .send()
             .await
@@ -29,16 +49,15 @@ impl Api {
             .json()
             .await
             .unwrap();
+        let mut form = grant.to_vec();
+        form.extend([
+            ("client_id", reg["client_id"].as_str().unwrap()),
+            ("client_secret", reg["client_secret"].as_str().unwrap()),
+            ("scope", scopes),
+        ]);
         let token: Value = http
             .post(format!("{}/oauth/token", app.base))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", reg["client_id"].as_str().unwrap()),
-                ("client_secret", reg["client_secret"].as_str().unwrap()),
-                ("username", name),
-                ("password", PASSWORD),
-                ("scope", "read write follow"),
-            ])
+            .form(&form)
             .send()
             .await
             .unwrap()
@@ -48,7 +67,7 @@ impl Api {
         Api {
             base: app.base.clone(),
             http,
-            token: token["access_token"].as_str().unwrap().to_owned(),
+            token: token["access_token"].as_str().expect("a token").to_owned(),
         }
     }
 
