@@ -7,43 +7,13 @@
 use crate::common::TestApp;
 use crate::common::api::Api;
 use crate::common::peer::{Peer, RemoteActor, signed_by};
+use crate::federation_fixtures::{post, rewritten};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tidings::db::models::Post;
 use tidings::db::schema::posts;
 use tidings::federation::fetch::fetch_actor;
 use url::Url;
-
-fn fixture(path: &str) -> String {
-    let full = format!(
-        "{}/tests/fixtures/federation/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
-}
-
-fn rewritten(path: &str, pairs: &[(&str, &str)]) -> Value {
-    let mut text = fixture(path);
-    for (from, to) in pairs {
-        text = text.replace(from, to);
-    }
-    serde_json::from_str(&text).unwrap()
-}
-
-async fn post(app: &TestApp, ap_id: &str) -> Option<Post> {
-    let ap_id = ap_id.to_owned();
-    app.svc
-        .db
-        .run(move |conn| {
-            Ok(posts::table
-                .filter(posts::ap_id.eq(ap_id))
-                .first::<Post>(conn)
-                .optional()?)
-        })
-        .await
-        .unwrap()
-}
 
 async fn up_count(app: &TestApp, id: i64) -> i64 {
     app.svc

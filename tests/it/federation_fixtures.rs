@@ -176,7 +176,7 @@ fn flags_from_mastodon_gotosocial_and_lemmy() {
 }
 
 /// A fixture with its hosts rewritten: `(from, to)` pairs applied to the JSON text.
-fn rewritten(path: &str, pairs: &[(&str, &str)]) -> Value {
+pub(crate) fn rewritten(path: &str, pairs: &[(&str, &str)]) -> Value {
     let mut text = fixture(path).to_string();
     for (from, to) in pairs {
         text = text.replace(from, to);
@@ -184,7 +184,7 @@ fn rewritten(path: &str, pairs: &[(&str, &str)]) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-async fn post(app: &TestApp, ap_id: &str) -> Option<Post> {
+pub(crate) async fn post(app: &TestApp, ap_id: &str) -> Option<Post> {
     let ap_id = ap_id.to_owned();
     app.svc
         .db
