@@ -19,37 +19,9 @@ async fn spawn() -> (TestApp, Peer) {
 
 /// A bearer token of `name` (who has joined) with `scope`, by the password grant.
 async fn token(app: &TestApp, name: &str, scope: &str) -> String {
-    let http = reqwest::Client::new();
-    let reg: Value = http
-        .post(format!("{}/api/v1/apps", app.base))
-        .form(&[
-            ("client_name", "cw test"),
-            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
-            ("scopes", "read write"),
-        ])
-        .send()
+    crate::common::api::Api::login_with_scopes(app, name, scope)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tok: Value = http
-        .post(format!("{}/oauth/token", app.base))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", reg["client_id"].as_str().unwrap()),
-            ("client_secret", reg["client_secret"].as_str().unwrap()),
-            ("username", name),
-            ("password", PASSWORD),
-            ("scope", scope),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    tok["access_token"].as_str().unwrap().to_owned()
+        .token
 }
 
 /// A JSON request with a bearer token: (status, body as JSON or as a string).
